@@ -1,0 +1,220 @@
+//! The only place that knows clap, the terminal, exit codes and the tokio runtime.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::compare::Verdict;
+use crate::pipeline;
+use crate::report::Report;
+use crate::spec::Spec;
+
+/// How a run ended; the discriminant is the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Outcome {
+    /// Ran fine; the gate passed (or there was no gate to pass).
+    Pass = 0,
+    /// Ran fine; findings at or over the fail threshold.
+    GateFailed = 1,
+    /// Usage, input or connection error.
+    Error = 2,
+}
+
+/// Does production hold anything your synthetic-data spec missed?
+///
+/// Generates synthetic data from a domain spec, extracts a read-only masked sample of
+/// production, profiles both and reports divergences and unseen patterns. Exit codes: 0 the
+/// gate passed, 1 the gate failed, 2 an error.
+#[derive(Debug, Parser)]
+#[command(name = "realitycheck", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a spec; report every problem with file:line:col.
+    Check { spec: PathBuf },
+    /// Generate synthetic tables from a spec into a Parquet folder (and optionally a database).
+    ///
+    /// Deterministic: the same spec, seed and scale give the same Parquet bytes. Holds all
+    /// tables in memory.
+    Generate {
+        spec: PathBuf,
+        /// Output folder for `<table>.parquet` and `_dataset.json`.
+        #[arg(long, default_value = "data/synthetic")]
+        out: PathBuf,
+        /// Multiplies the spec's row counts.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Overrides the spec's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Also create the tables in this database (sqlite://, postgres://, mysql://).
+        #[arg(long)]
+        to: Option<String>,
+        /// With --to: drop tables that already exist.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Extract a masked sample of production (read-only) and write the masking audit.
+    ///
+    /// Reads through one read-only session; raw values are masked in memory and never written.
+    Extract {
+        spec: PathBuf,
+        /// The source database; overrides `[source] url`.
+        #[arg(long)]
+        source: Option<String>,
+        /// Output folder for the masked tables; the masking audit goes beside them.
+        #[arg(long, default_value = "data/production")]
+        out: PathBuf,
+    },
+    /// Profile a dataset folder into a profile JSON.
+    Profile {
+        data: PathBuf,
+        #[arg(long)]
+        spec: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Compare a synthetic and a production dataset folder; exit 1 when the gate fails.
+    Compare {
+        synthetic: PathBuf,
+        production: PathBuf,
+        #[arg(long)]
+        spec: PathBuf,
+        /// Folder for report.json and summary.md.
+        #[arg(long, default_value = "reports/compare")]
+        report: PathBuf,
+    },
+    /// Everything: generate, extract and mask, profile, compare, report. The pre-release gate.
+    Verify {
+        spec: PathBuf,
+        /// The source database; overrides `[source] url`.
+        #[arg(long)]
+        source: Option<String>,
+        /// Folder for every artifact; default `reports/<domain>`.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Multiplies the spec's row counts for the synthetic side.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+}
+
+fn load(path: &Path) -> anyhow::Result<Spec> {
+    Ok(Spec::load(path)?)
+}
+
+fn init_logging() {
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("realitycheck=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+fn gate(report: &Report) -> Outcome {
+    match report.verdict {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Fail => Outcome::GateFailed,
+    }
+}
+
+fn print_report(report: &Report, dir: &Path) {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", report.to_terminal(color));
+    println!("report: {}", dir.join("report.json").display());
+}
+
+pub fn main() -> anyhow::Result<Outcome> {
+    let cli = Cli::parse();
+    init_logging();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(run(cli))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Check { spec } => {
+            let s = load(&spec)?;
+            println!(
+                "{}: ok ({} tables, {} columns, {} rules)",
+                spec.display(),
+                s.tables.len(),
+                s.tables.iter().map(|t| t.columns.len()).sum::<usize>(),
+                s.rules.len()
+            );
+            Ok(Outcome::Pass)
+        }
+        Command::Generate {
+            spec,
+            out,
+            scale,
+            seed,
+            to,
+            replace,
+        } => {
+            let s = load(&spec)?;
+            let ds = pipeline::generate(&s, &out, seed, scale, to.as_deref(), replace).await?;
+            println!("wrote {} tables to {}", ds.tables.len(), out.display());
+            Ok(Outcome::Pass)
+        }
+        Command::Extract { spec, source, out } => {
+            let s = load(&spec)?;
+            let url = pipeline::source_url(&s, source.as_deref())?;
+            let (ds, _) = pipeline::extract(&s, &url, &out, &out).await?;
+            println!(
+                "wrote {} masked tables and the masking audit to {}",
+                ds.tables.len(),
+                out.display()
+            );
+            Ok(Outcome::Pass)
+        }
+        Command::Profile { data, spec, out } => {
+            let s = load(&spec)?;
+            let (p, _) = pipeline::profile(&data, &s)?;
+            p.write(&out)?;
+            println!("wrote {}", out.display());
+            Ok(Outcome::Pass)
+        }
+        Command::Compare {
+            synthetic,
+            production,
+            spec,
+            report,
+        } => {
+            let s = load(&spec)?;
+            let r = pipeline::compare(&s, &synthetic, &production)?;
+            pipeline::write_report(&r, &report)?;
+            print_report(&r, &report);
+            Ok(gate(&r))
+        }
+        Command::Verify {
+            spec,
+            source,
+            report,
+            scale,
+        } => {
+            let s = load(&spec)?;
+            let url = pipeline::source_url(&s, source.as_deref())?;
+            let dir = report.unwrap_or_else(|| PathBuf::from("reports").join(&s.domain));
+            let r = pipeline::verify(&s, &url, &dir, scale).await?;
+            print_report(&r, &dir);
+            Ok(gate(&r))
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Findings: what the comparison says, one located, measured fact at a time.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warn,
+    Fail,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Production's distribution differs beyond noise (KS, PSI, JS).
+    Distribution,
+    /// Production has categories the spec never produces.
+    UnseenCategory,
+    /// The spec produces categories the production sample lacks.
+    MissingCategory,
+    /// Production has value shapes (formats) the spec never produces.
+    UnseenShape,
+    /// Mojibake, invalid UTF-8, control or invisible characters, non-NFC text...
+    EncodingAnomaly,
+    /// Leading or trailing white space.
+    Whitespace,
+    NullRate,
+    OutOfRange,
+    TypeMismatch,
+    RuleViolation,
+    OrphanKeys,
+    DuplicateKeys,
+    SchemaDrift,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Distribution => "distribution",
+            Kind::UnseenCategory => "unseen_category",
+            Kind::MissingCategory => "missing_category",
+            Kind::UnseenShape => "unseen_shape",
+            Kind::EncodingAnomaly => "encoding_anomaly",
+            Kind::Whitespace => "whitespace",
+            Kind::NullRate => "null_rate",
+            Kind::OutOfRange => "out_of_range",
+            Kind::TypeMismatch => "type_mismatch",
+            Kind::RuleViolation => "rule_violation",
+            Kind::OrphanKeys => "orphan_keys",
+            Kind::DuplicateKeys => "duplicate_keys",
+            Kind::SchemaDrift => "schema_drift",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: Kind,
+    pub table: String,
+    /// `None` for table-level findings (rules, orphans of no single column, schema).
+    pub column: Option<String>,
+    /// What `value` measures, e.g. `ks_adjusted`, `unseen_share`, `violations`.
+    pub metric: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub severity: Severity,
+    pub message: String,
+    /// A change to the spec that would close the gap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+    /// Supporting numbers: raw statistics, p-values, sample sizes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Finding {
+    pub fn location(&self) -> String {
+        match &self.column {
+            Some(c) => format!("{}.{c}", self.table),
+            None => self.table.clone(),
+        }
+    }
+}
+
+/// Builds a finding whose severity is `fail` (or `warn`) when `value > threshold`, else `info`.
+pub(crate) struct Measure<'a> {
+    pub kind: Kind,
+    pub table: &'a str,
+    pub column: Option<&'a str>,
+    pub metric: &'a str,
+    pub value: f64,
+    pub threshold: f64,
+    pub over: Severity,
+}
+
+impl Measure<'_> {
+    pub fn finding(self, message: String) -> Finding {
+        Finding {
+            kind: self.kind,
+            table: self.table.to_string(),
+            column: self.column.map(str::to_string),
+            metric: self.metric.to_string(),
+            value: self.value,
+            threshold: self.threshold,
+            severity: if self.value > self.threshold {
+                self.over
+            } else {
+                Severity::Info
+            },
+            message,
+            suggestion: None,
+            details: BTreeMap::new(),
+        }
+    }
+}

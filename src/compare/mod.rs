@@ -1,0 +1,708 @@
+//! Compares a synthetic profile with a production profile and decides the gate.
+//!
+//! Takes two [`Profile`]s (plus exact numeric samples when both datasets are at hand) and the
+//! spec; gives [`Finding`]s and a verdict. Plain types only, no Polars.
+//!
+//! The gate decides on effect sizes corrected for sample size: the part of a distance that
+//! sampling noise alone would explain is subtracted (KS: D − c(α)·√((n+m)/(n·m)); JS and PSI:
+//! their expected value under the null), so verdicts do not flip with sample size. P-values are
+//! shown beside them. "Unseen" runs both ways: production having what the spec never produces
+//! fails; the spec producing what production lacks warns.
+
+pub mod findings;
+pub mod stats;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use findings::Measure;
+pub use findings::{Finding, Kind, Severity};
+
+use crate::profile::{ColumnProfile, Profile, Samples, TableProfile};
+use crate::spec::{MaskMethod, Spec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// Fails when any finding fails.
+pub fn verdict(findings: &[Finding]) -> Verdict {
+    if findings.iter().any(|f| f.severity == Severity::Fail) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x == 0.0 {
+        "0%".into()
+    } else if x < 0.001 {
+        format!("{:.3}%", x * 100.0)
+    } else {
+        format!("{:.1}%", x * 100.0)
+    }
+}
+
+pub fn compare(
+    spec: &Spec,
+    synth: &Profile,
+    prod: &Profile,
+    ss: &Samples,
+    ps: &Samples,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let g = &spec.gate;
+    for t in &spec.tables {
+        let (Some(st), Some(pt)) = (synth.table(&t.name), prod.table(&t.name)) else {
+            if prod.table(&t.name).is_none() {
+                let mut f = Measure {
+                    kind: Kind::SchemaDrift,
+                    table: &t.name,
+                    column: None,
+                    metric: "missing_table",
+                    value: 1.0,
+                    threshold: 0.0,
+                    over: Severity::Warn,
+                }
+                .finding(format!(
+                    "the spec's table `{}` is not in production",
+                    t.name
+                ));
+                f.suggestion = Some(format!(
+                    "remove `tables.{}` from the spec, or check the source",
+                    t.name
+                ));
+                out.push(f);
+            }
+            continue;
+        };
+        schema_drift(spec, t, pt, &mut out);
+        table_level(&t.name, st, pt, &mut out);
+        for c in &t.columns {
+            let (Some(sc), Some(pc)) = (st.column(&c.name), pt.column(&c.name)) else {
+                continue;
+            };
+            column_findings(spec, &t.name, c, sc, pc, pt, ss, ps, g, &mut out);
+        }
+    }
+    for name in &prod.unknown_tables {
+        let mut f = Measure {
+            kind: Kind::SchemaDrift,
+            table: name,
+            column: None,
+            metric: "unknown_table",
+            value: 1.0,
+            threshold: 0.0,
+            over: Severity::Warn,
+        }
+        .finding(format!(
+            "production has a table `{name}` the spec does not describe"
+        ));
+        f.suggestion = Some(format!(
+            "describe `{name}` in the spec, or confirm it is out of scope"
+        ));
+        out.push(f);
+    }
+    rules(synth, prod, &mut out);
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.table.cmp(&b.table))
+            .then(a.column.cmp(&b.column))
+    });
+    out
+}
+
+fn schema_drift(spec: &Spec, t: &crate::spec::Table, pt: &TableProfile, out: &mut Vec<Finding>) {
+    let Some(source) = &pt.source_columns else {
+        return;
+    };
+    for sc in source {
+        if t.column(&sc.name).is_none() {
+            let mut f = Measure {
+                kind: Kind::SchemaDrift,
+                table: &t.name,
+                column: Some(&sc.name),
+                metric: "extra_column",
+                value: 1.0,
+                threshold: 0.0,
+                over: Severity::Fail,
+            }
+            .finding(format!(
+                "production has a column `{}.{}` ({}) the spec does not name; none of its values were copied",
+                t.name, sc.name, sc.db_type
+            ));
+            f.suggestion = Some(format!(
+                "add `{}` to tables.{}.columns in {} (with `pii` and `mask` if it holds personal data)",
+                sc.name,
+                t.name,
+                spec.path.display()
+            ));
+            out.push(f);
+        }
+    }
+    for c in &t.columns {
+        if !source.iter().any(|s| s.name == c.name) {
+            let mut f = Measure {
+                kind: Kind::SchemaDrift,
+                table: &t.name,
+                column: Some(&c.name),
+                metric: "missing_column",
+                value: 1.0,
+                threshold: 0.0,
+                over: Severity::Warn,
+            }
+            .finding(format!(
+                "the spec's column `{}.{}` is not in production",
+                t.name, c.name
+            ));
+            f.suggestion = Some(format!(
+                "remove `{}` from tables.{}.columns, or check the source",
+                c.name, t.name
+            ));
+            out.push(f);
+        }
+    }
+}
+
+fn table_level(name: &str, st: &TableProfile, pt: &TableProfile, out: &mut Vec<Finding>) {
+    for (col, n) in &pt.orphans {
+        let synth = st.orphans.get(col).copied().unwrap_or(0);
+        if *n > synth {
+            let mut f = Measure {
+                kind: Kind::OrphanKeys,
+                table: name,
+                column: Some(col),
+                metric: "orphans",
+                value: *n as f64,
+                threshold: synth as f64,
+                over: Severity::Fail,
+            }
+            .finding(format!(
+                "{n} rows of `{name}` have a `{col}` with no parent row in the source"
+            ));
+            f.suggestion = Some(format!(
+                "decide whether `{name}.{col}` may dangle; if so, generate orphans on purpose"
+            ));
+            out.push(f);
+        }
+    }
+    if pt.duplicate_keys > st.duplicate_keys {
+        out.push(
+            Measure {
+                kind: Kind::DuplicateKeys,
+                table: name,
+                column: pt.key.as_deref(),
+                metric: "duplicate_keys",
+                value: pt.duplicate_keys as f64,
+                threshold: st.duplicate_keys as f64,
+                over: Severity::Fail,
+            }
+            .finding(format!(
+                "{} duplicate key values in the production sample of `{name}`",
+                pt.duplicate_keys
+            )),
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn column_findings(
+    spec: &Spec,
+    table: &str,
+    c: &crate::spec::Column,
+    sc: &ColumnProfile,
+    pc: &ColumnProfile,
+    pt: &TableProfile,
+    ss: &Samples,
+    ps: &Samples,
+    g: &crate::spec::Gate,
+    out: &mut Vec<Finding>,
+) {
+    let col = c.name.as_str();
+    let loc = format!("{table}.{col}");
+
+    if pc.type_errors > 0 {
+        out.push(
+            Measure {
+                kind: Kind::TypeMismatch,
+                table,
+                column: Some(col),
+                metric: "type_errors",
+                value: pc.type_errors as f64,
+                threshold: 0.0,
+                over: Severity::Fail,
+            }
+            .finding(format!(
+                "{} production values of `{loc}` do not parse as {:?}",
+                pc.type_errors, sc.logical_type
+            )),
+        );
+    }
+
+    // Null rate, with the difference two samples of one population would show subtracted.
+    if sc.rows > 0 && pc.rows > 0 {
+        let (n, m) = (sc.rows as f64, pc.rows as f64);
+        let (a, b) = (sc.nulls as f64 / n, pc.nulls as f64 / m);
+        let pooled = (sc.nulls + pc.nulls) as f64 / (n + m);
+        let z = statrs_z(g.alpha);
+        let noise = z * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt();
+        let adj = ((b - a).abs() - noise).max(0.0);
+        let mut f = Measure {
+            kind: Kind::NullRate,
+            table,
+            column: Some(col),
+            metric: "null_rate_delta_adjusted",
+            value: adj,
+            threshold: g.null_rate_delta,
+            over: Severity::Fail,
+        }
+        .finding(format!(
+            "`{loc}` is null in {} of production rows and {} of synthetic rows",
+            pct(b),
+            pct(a)
+        ));
+        f.details.insert("production_null_rate".into(), json!(b));
+        f.details.insert("synthetic_null_rate".into(), json!(a));
+        if f.severity == Severity::Fail {
+            f.suggestion = Some(format!("set `null_rate = {:.3}` on {loc}", b));
+        }
+        out.push(f);
+    }
+
+    if let Some(n) = pc.out_of_range {
+        let total = pc.numeric.as_ref().map_or(0, |s| s.count);
+        if n > 0 && total > 0 {
+            let share = n as f64 / total as f64;
+            let mut f = Measure {
+                kind: Kind::OutOfRange,
+                table,
+                column: Some(col),
+                metric: "out_of_range_share",
+                value: share,
+                threshold: g.range_share,
+                over: Severity::Fail,
+            }
+            .finding(format!(
+                "{n} production values of `{loc}` ({}) fall outside the spec's range",
+                pct(share)
+            ));
+            f.suggestion = Some(format!(
+                "widen `min`/`max` (or `from`/`to`) of {loc}, or treat these rows as bad data"
+            ));
+            out.push(f);
+        }
+    }
+
+    let keep = pc.mask == MaskMethod::Keep;
+    if keep
+        && let (Some(a), Some(b)) = (
+            ss.get(&(table.to_string(), col.to_string())),
+            ps.get(&(table.to_string(), col.to_string())),
+        )
+    {
+        numeric_distribution(table, col, a, b, g, out);
+    }
+
+    if let (Some(scat), Some(pcat)) = (&sc.categories, &pc.categories) {
+        categorical(table, col, c, scat, pcat, g, out);
+    } else if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text) {
+        unseen_shapes(table, col, stx, ptx, pc, g, out);
+    }
+
+    if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text) {
+        let (sa, pa) = (&stx.anomalies, &ptx.anomalies);
+        let excess = pa.encoding_total().saturating_sub(sa.encoding_total());
+        if pa.encoding_total() > 0 {
+            let mut f = Measure {
+                kind: Kind::EncodingAnomaly,
+                table,
+                column: Some(col),
+                metric: "encoding_anomalies",
+                value: excess as f64,
+                threshold: g.encoding_anomalies as f64,
+                over: Severity::Fail,
+            }
+            .finding({
+                let kinds: Vec<String> = pa
+                    .named()
+                    .iter()
+                    .filter(|(k, n)| *n > 0 && *k != "edge_whitespace")
+                    .map(|(k, n)| format!("{k}: {n}"))
+                    .collect();
+                format!(
+                    "`{loc}` has text-encoding anomalies in production ({}), measured before masking",
+                    kinds.join(", ")
+                )
+            });
+            for (k, n) in pa.named() {
+                if n > 0 {
+                    f.details.insert(k.into(), json!(n));
+                }
+            }
+            f.suggestion = Some(format!(
+                "repair the source encoding, or make the spec produce such values in {loc} so tests cover them"
+            ));
+            out.push(f);
+        }
+        if pa.edge_whitespace > sa.edge_whitespace {
+            out.push(
+                Measure {
+                    kind: Kind::Whitespace,
+                    table,
+                    column: Some(col),
+                    metric: "edge_whitespace",
+                    value: pa.edge_whitespace as f64,
+                    threshold: 0.0,
+                    over: Severity::Warn,
+                }
+                .finding(format!(
+                    "{} production values of `{loc}` start or end with white space",
+                    pa.edge_whitespace
+                )),
+            );
+        }
+    }
+    let _ = (spec, pt);
+}
+
+/// The two-sided normal quantile z(1 - α/2).
+fn statrs_z(alpha: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::standard().inverse_cdf(1.0 - alpha / 2.0)
+}
+
+fn numeric_distribution(
+    table: &str,
+    col: &str,
+    a: &[f64],
+    b: &[f64],
+    g: &crate::spec::Gate,
+    out: &mut Vec<Finding>,
+) {
+    let loc = format!("{table}.{col}");
+    let Some((d, p)) = stats::ks_2samp(a, b) else {
+        return;
+    };
+    let noise = stats::ks_noise(g.alpha, a.len(), b.len());
+    let adj = (d - noise).max(0.0);
+    let mut f = Measure {
+        kind: Kind::Distribution,
+        table,
+        column: Some(col),
+        metric: "ks_adjusted",
+        value: adj,
+        threshold: g.ks,
+        over: Severity::Fail,
+    }
+    .finding(format!(
+        "KS distance of `{loc}` is {d:.3} ({adj:.3} beyond sampling noise); p = {p:.2e}"
+    ));
+    f.details.insert("ks_statistic".into(), json!(d));
+    f.details.insert("ks_pvalue".into(), json!(p));
+    f.details.insert("ks_noise".into(), json!(noise));
+    f.details.insert("n_synthetic".into(), json!(a.len()));
+    f.details.insert("n_production".into(), json!(b.len()));
+    if let Some(w) = stats::wasserstein(a, b) {
+        f.details.insert("wasserstein".into(), json!(w));
+    }
+    if f.severity == Severity::Fail {
+        f.suggestion = Some(format!(
+            "refit the generator of {loc} to production's distribution"
+        ));
+    }
+    out.push(f);
+
+    let edges = stats::decile_edges(a);
+    if !edges.is_empty() {
+        let (ea, eb) = (stats::bin_counts(&edges, a), stats::bin_counts(&edges, b));
+        let psi = stats::psi(&ea, &eb);
+        let noise = stats::psi_noise(ea.len(), a.len() as f64, b.len() as f64);
+        let adj = (psi - noise).max(0.0);
+        let mut f = Measure {
+            kind: Kind::Distribution,
+            table,
+            column: Some(col),
+            metric: "psi_adjusted",
+            value: adj,
+            threshold: g.psi,
+            over: Severity::Fail,
+        }
+        .finding(format!(
+            "PSI of `{loc}` over synthetic deciles is {psi:.3} ({adj:.3} beyond sampling noise)"
+        ));
+        f.details.insert("psi".into(), json!(psi));
+        f.details.insert("psi_noise".into(), json!(noise));
+        out.push(f);
+    }
+}
+
+fn categorical(
+    table: &str,
+    col: &str,
+    c: &crate::spec::Column,
+    s: &crate::profile::Categories,
+    p: &crate::profile::Categories,
+    g: &crate::spec::Gate,
+    out: &mut Vec<Finding>,
+) {
+    let loc = format!("{table}.{col}");
+    let declared: BTreeSet<&str> = c.categories().unwrap_or_default().into_iter().collect();
+    let keys: BTreeSet<&String> = s.values.keys().chain(p.values.keys()).collect();
+    let mut a: Vec<f64> = keys
+        .iter()
+        .map(|k| *s.values.get(*k).unwrap_or(&0) as f64)
+        .collect();
+    let mut b: Vec<f64> = keys
+        .iter()
+        .map(|k| *p.values.get(*k).unwrap_or(&0) as f64)
+        .collect();
+    // Withheld (rare) values of either side form one more category.
+    a.push(s.withheld_rows as f64);
+    b.push(p.withheld_rows as f64);
+    let (n, m) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
+    if n == 0.0 || m == 0.0 {
+        return;
+    }
+    let k = a.iter().zip(&b).filter(|(x, y)| **x + **y > 0.0).count();
+    let jsd = stats::js_divergence(&a, &b);
+    let noise = stats::js_noise(k, n, m);
+    let adj = (jsd - noise).max(0.0).sqrt();
+    let mut f = Measure {
+        kind: Kind::Distribution,
+        table,
+        column: Some(col),
+        metric: "js_adjusted",
+        value: adj,
+        threshold: g.js,
+        over: Severity::Fail,
+    }
+    .finding(format!(
+        "Jensen-Shannon distance of `{loc}` is {:.3} ({adj:.3} beyond sampling noise)",
+        jsd.sqrt()
+    ));
+    f.details.insert("js_distance".into(), json!(jsd.sqrt()));
+    if let Some((stat, dof, pval)) = stats::chi2_homogeneity(&a, &b) {
+        f.details.insert("chi2".into(), json!(stat));
+        f.details.insert("chi2_dof".into(), json!(dof));
+        f.details.insert("chi2_pvalue".into(), json!(pval));
+    }
+    f.details.insert(
+        "total_variation".into(),
+        json!(
+            a.iter()
+                .zip(&b)
+                .map(|(x, y)| (x / n - y / m).abs())
+                .sum::<f64>()
+                / 2.0
+        ),
+    );
+    out.push(f);
+
+    // Production categories the spec never produces.
+    let unseen: Vec<(&String, u64)> = p
+        .values
+        .iter()
+        .filter(|(v, _)| !s.values.contains_key(*v) && !declared.contains(v.as_str()))
+        .map(|(v, n)| (v, *n))
+        .collect();
+    if !unseen.is_empty() {
+        let rows: u64 = unseen.iter().map(|(_, n)| n).sum();
+        let share = rows as f64 / m;
+        let names: Vec<String> = unseen.iter().map(|(v, n)| format!("`{v}` ({n})")).collect();
+        let mut f = Measure {
+            kind: Kind::UnseenCategory,
+            table,
+            column: Some(col),
+            metric: "unseen_share",
+            value: share,
+            threshold: g.unseen_share,
+            over: Severity::Fail,
+        }
+        .finding(format!(
+            "production has {} in `{loc}` ({} of rows); the spec never produces them",
+            names.join(", "),
+            pct(share)
+        ));
+        f.suggestion = Some(format!(
+            "add {} to the `values` of {loc}",
+            unseen
+                .iter()
+                .map(|(v, n)| format!("{v} = {:.3}", *n as f64 / m))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        f.details.insert(
+            "categories".into(),
+            json!(unseen.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>()),
+        );
+        out.push(f);
+    }
+    if p.withheld_values > 0 {
+        out.push(
+            Measure {
+                kind: Kind::UnseenCategory,
+                table,
+                column: Some(col),
+                metric: "withheld_rows",
+                value: p.withheld_rows as f64,
+                threshold: f64::INFINITY,
+                over: Severity::Info,
+            }
+            .finding(format!(
+                "{} rare production values of `{loc}` ({} rows) are withheld by disclosure control and not compared",
+                p.withheld_values, p.withheld_rows
+            )),
+        );
+    }
+    // Categories the spec produces that the production sample lacks (where it should have them).
+    for (v, sn) in &s.values {
+        let expected = *sn as f64 / n * m;
+        if !p.values.contains_key(v) && expected >= 5.0 && p.withheld_rows == 0 {
+            let mut f = Measure {
+                kind: Kind::MissingCategory,
+                table,
+                column: Some(col),
+                metric: "expected_rows",
+                value: expected,
+                threshold: 5.0,
+                over: Severity::Warn,
+            }
+            .finding(format!("the spec produces `{v}` in `{loc}` but the production sample has none (about {expected:.0} expected)"));
+            f.suggestion = Some(format!(
+                "remove `{v}` from {loc}, or declare it an intended edge case"
+            ));
+            out.push(f);
+        }
+    }
+}
+
+fn unseen_shapes(
+    table: &str,
+    col: &str,
+    s: &crate::profile::text::TextStats,
+    p: &crate::profile::text::TextStats,
+    pc: &ColumnProfile,
+    g: &crate::spec::Gate,
+    out: &mut Vec<Finding>,
+) {
+    if p.count == 0 {
+        return;
+    }
+    let loc = format!("{table}.{col}");
+    let unseen: BTreeMap<&String, u64> = p
+        .shapes
+        .iter()
+        .filter(|(sh, _)| !s.shapes.contains_key(*sh))
+        .map(|(sh, n)| (sh, *n))
+        .collect();
+    let rows: u64 = unseen.values().sum();
+    let share = rows as f64 / p.count as f64;
+    let mut top: Vec<(&String, u64)> = unseen.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = top
+        .iter()
+        .take(5)
+        .map(|(sh, n)| format!("`{sh}` in {}", pct(*n as f64 / p.count as f64)))
+        .collect();
+    let mut f = Measure {
+        kind: Kind::UnseenShape,
+        table,
+        column: Some(col),
+        metric: "unseen_shape_share",
+        value: share,
+        threshold: g.unseen_shape_share,
+        over: Severity::Fail,
+    }
+    .finding(if top.is_empty() {
+        format!("every production shape of `{loc}` is one the spec produces")
+    } else {
+        format!(
+            "`{loc}` has shapes the spec never produces: {}{}",
+            shown.join(", "),
+            if pc.mask != MaskMethod::Keep {
+                " (measured before masking)"
+            } else {
+                ""
+            }
+        )
+    });
+    if let Some((sh, n)) = top.first() {
+        f.suggestion = Some(format!(
+            "{loc} also has shape `{sh}` in {} of rows: make its generator produce that format",
+            pct(*n as f64 / p.count as f64)
+        ));
+    }
+    f.details.insert("unseen_rows".into(), json!(rows));
+    f.details
+        .insert("withheld_rows".into(), json!(p.shapes_overflow));
+    out.push(f);
+}
+
+fn rules(synth: &Profile, prod: &Profile, out: &mut Vec<Finding>) {
+    for pr in &prod.rules {
+        let sr = synth.rules.iter().find(|r| r.name == pr.name);
+        if let Some(e) = &pr.error {
+            out.push(
+                Measure {
+                    kind: Kind::RuleViolation,
+                    table: "rules",
+                    column: None,
+                    metric: "rule_error",
+                    value: 1.0,
+                    threshold: 0.0,
+                    over: Severity::Warn,
+                }
+                .finding(format!("rule \"{}\": {e}", pr.name)),
+            );
+            continue;
+        }
+        let mut f = Measure {
+            kind: Kind::RuleViolation,
+            table: "rules",
+            column: None,
+            metric: "violations",
+            value: pr.violations as f64,
+            threshold: 0.0,
+            over: Severity::Fail,
+        }
+        .finding(format!(
+            "rule \"{}\": {} violating rows in the production sample",
+            pr.name, pr.violations
+        ));
+        f.details.insert("rule".into(), json!(pr.name));
+        if !pr.examples.is_empty() {
+            f.details.insert("examples".into(), json!(pr.examples));
+            f.suggestion = Some(format!(
+                "production breaks \"{}\": fix the data, or relax the rule and generate such rows as a scenario",
+                pr.name
+            ));
+        }
+        out.push(f);
+        if let Some(sr) = sr
+            && sr.violations > 0
+        {
+            out.push(
+                Measure {
+                    kind: Kind::RuleViolation,
+                    table: "rules",
+                    column: None,
+                    metric: "synthetic_violations",
+                    value: sr.violations as f64,
+                    threshold: 0.0,
+                    over: Severity::Warn,
+                }
+                .finding(format!(
+                    "rule \"{}\": the spec's own synthetic data breaks it in {} rows",
+                    sr.name, sr.violations
+                )),
+            );
+        }
+    }
+}

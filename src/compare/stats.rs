@@ -1,0 +1,329 @@
+//! Two-sample statistics on plain slices. Checked against SciPy in `tests/fixtures/stats.json`
+//! (made by `tests/fixtures/make_stats_fixtures.py`) to 1e-9.
+
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+/// Two-sample Kolmogorov–Smirnov: the statistic D (as `scipy.stats.ks_2samp`) and the
+/// asymptotic two-sided p-value `kstwobign.sf(D * sqrt(n*m/(n+m)))`.
+pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let mut x = a.to_vec();
+    let mut y = b.to_vec();
+    x.sort_by(f64::total_cmp);
+    y.sort_by(f64::total_cmp);
+    let (n, m) = (x.len(), y.len());
+    let (mut i, mut j, mut d) = (0usize, 0usize, 0f64);
+    while i < n && j < m {
+        let v = if x[i] <= y[j] { x[i] } else { y[j] };
+        while i < n && x[i] <= v {
+            i += 1;
+        }
+        while j < m && y[j] <= v {
+            j += 1;
+        }
+        d = d.max((i as f64 / n as f64 - j as f64 / m as f64).abs());
+    }
+    let en = (n as f64 * m as f64) / (n + m) as f64;
+    Some((d, kolmogorov_sf(en.sqrt() * d)))
+}
+
+/// The Kolmogorov distribution's survival function Q(λ) = 2 Σ (-1)^(k-1) exp(-2 k² λ²),
+/// with the Jacobi-theta form for small λ where that series converges slowly.
+pub fn kolmogorov_sf(lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        return 1.0;
+    }
+    if lambda < 1.0 {
+        // 1 - sqrt(2π)/λ Σ exp(-(2k-1)² π² / (8 λ²))
+        let mut s = 0.0;
+        for k in 1..=50 {
+            let t = (2 * k - 1) as f64;
+            let term = (-(t * t) * std::f64::consts::PI.powi(2) / (8.0 * lambda * lambda)).exp();
+            s += term;
+            if term < 1e-300 {
+                break;
+            }
+        }
+        (1.0 - (2.0 * std::f64::consts::PI).sqrt() / lambda * s).clamp(0.0, 1.0)
+    } else {
+        let mut s = 0.0;
+        for k in 1..=100 {
+            let kf = k as f64;
+            let term = (-2.0 * kf * kf * lambda * lambda).exp();
+            s += if k % 2 == 1 { term } else { -term };
+            if term < 1e-300 {
+                break;
+            }
+        }
+        (2.0 * s).clamp(0.0, 1.0)
+    }
+}
+
+/// Critical value c(α) of the two-sample KS test: D above c(α)·sqrt((n+m)/(n·m)) is what
+/// sampling noise alone explains at level α. The gate subtracts it (as Deequ does).
+pub fn ks_noise(alpha: f64, n: usize, m: usize) -> f64 {
+    let c = (-(alpha / 2.0).ln() / 2.0).sqrt();
+    c * ((n + m) as f64 / (n as f64 * m as f64)).sqrt()
+}
+
+/// Pearson's chi-square test of homogeneity on a 2×k table of counts (no continuity
+/// correction): statistic, degrees of freedom, p-value. Categories empty on both sides are dropped.
+pub fn chi2_homogeneity(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+    let cols: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x, *y))
+        .filter(|(x, y)| x + y > 0.0)
+        .collect();
+    let (ra, rb): (f64, f64) = (
+        cols.iter().map(|c| c.0).sum(),
+        cols.iter().map(|c| c.1).sum(),
+    );
+    if cols.len() < 2 || ra == 0.0 || rb == 0.0 {
+        return None;
+    }
+    let total = ra + rb;
+    let mut stat = 0.0;
+    for (x, y) in &cols {
+        let col = x + y;
+        let (ea, eb) = (ra * col / total, rb * col / total);
+        stat += (x - ea).powi(2) / ea + (y - eb).powi(2) / eb;
+    }
+    let dof = (cols.len() - 1) as f64;
+    let p = ChiSquared::new(dof).ok()?.sf(stat);
+    Some((stat, dof, p))
+}
+
+fn normalized(v: &[f64]) -> Vec<f64> {
+    let s: f64 = v.iter().sum();
+    v.iter()
+        .map(|x| if s > 0.0 { x / s } else { 0.0 })
+        .collect()
+}
+
+/// Jensen–Shannon divergence in bits between two count vectors (normalized first).
+pub fn js_divergence(a: &[f64], b: &[f64]) -> f64 {
+    let (p, q) = (normalized(a), normalized(b));
+    let kl = |x: &[f64], m: &[f64]| -> f64 {
+        x.iter()
+            .zip(m)
+            .filter(|(xi, _)| **xi > 0.0)
+            .map(|(xi, mi)| xi * (xi / mi).ln())
+            .sum()
+    };
+    let m: Vec<f64> = p.iter().zip(&q).map(|(x, y)| (x + y) / 2.0).collect();
+    ((kl(&p, &m) + kl(&q, &m)) / 2.0 / std::f64::consts::LN_2).max(0.0)
+}
+
+/// Jensen–Shannon distance (base 2), as `scipy.spatial.distance.jensenshannon(p, q, base=2)`.
+pub fn js_distance(a: &[f64], b: &[f64]) -> f64 {
+    js_divergence(a, b).sqrt()
+}
+
+/// The JS divergence (bits) that two samples of sizes n and m from one distribution over k
+/// categories show on average: (k-1)(1/n + 1/m) / (8 ln 2), from the second-order expansion.
+pub fn js_noise(k: usize, n: f64, m: f64) -> f64 {
+    if k < 2 || n <= 0.0 || m <= 0.0 {
+        return 0.0;
+    }
+    (k - 1) as f64 * (1.0 / n + 1.0 / m) / (8.0 * std::f64::consts::LN_2)
+}
+
+/// Population stability index Σ (p - q) ln(p / q) over bins, with empty bins floored at 1e-6.
+pub fn psi(expected: &[f64], actual: &[f64]) -> f64 {
+    let (p, q) = (normalized(expected), normalized(actual));
+    p.iter()
+        .zip(&q)
+        .map(|(e, a)| {
+            let (e, a) = (e.max(1e-6), a.max(1e-6));
+            (a - e) * (a / e).ln()
+        })
+        .sum()
+}
+
+/// PSI that sampling noise alone gives on average over k bins: (k-1)(1/n + 1/m).
+pub fn psi_noise(k: usize, n: f64, m: f64) -> f64 {
+    if k < 2 || n <= 0.0 || m <= 0.0 {
+        return 0.0;
+    }
+    (k - 1) as f64 * (1.0 / n + 1.0 / m)
+}
+
+/// Counts of `values` in the bins cut by sorted `edges`: bin i holds edges[i-1] < x <= edges[i]
+/// (NumPy's `searchsorted(edges, x, side="left")`).
+pub fn bin_counts(edges: &[f64], values: &[f64]) -> Vec<f64> {
+    let mut counts = vec![0.0; edges.len() + 1];
+    for v in values {
+        let i = edges.partition_point(|e| e < v);
+        counts[i] += 1.0;
+    }
+    counts
+}
+
+/// Decile edges of a sample (linear interpolation), duplicates removed.
+pub fn decile_edges(values: &[f64]) -> Vec<f64> {
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    let mut edges: Vec<f64> = (1..10)
+        .map(|i| crate::profile::quantile_sorted(&s, i as f64 / 10.0))
+        .collect();
+    edges.dedup();
+    edges
+}
+
+/// First Wasserstein distance between two samples (`scipy.stats.wasserstein_distance`).
+pub fn wasserstein(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let mut x = a.to_vec();
+    let mut y = b.to_vec();
+    x.sort_by(f64::total_cmp);
+    y.sort_by(f64::total_cmp);
+    let mut all: Vec<f64> = x.iter().chain(&y).copied().collect();
+    all.sort_by(f64::total_cmp);
+    let (n, m) = (x.len() as f64, y.len() as f64);
+    let mut total = 0.0;
+    for w in all.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        if hi <= lo {
+            continue;
+        }
+        let fa = x.partition_point(|v| *v <= lo) as f64 / n;
+        let fb = y.partition_point(|v| *v <= lo) as f64 / m;
+        total += (fa - fb).abs() * (hi - lo);
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Fixtures {
+        ks: Vec<KsCase>,
+        chi2: Vec<Chi2Case>,
+        js: Vec<JsCase>,
+        psi: Vec<PsiCase>,
+        wasserstein: Vec<WCase>,
+        kolmogorov: Vec<(f64, f64)>,
+    }
+    #[derive(Deserialize)]
+    struct KsCase {
+        a: Vec<f64>,
+        b: Vec<f64>,
+        statistic: f64,
+        pvalue_asymp: f64,
+    }
+    #[derive(Deserialize)]
+    struct Chi2Case {
+        a: Vec<f64>,
+        b: Vec<f64>,
+        statistic: f64,
+        dof: f64,
+        pvalue: f64,
+    }
+    #[derive(Deserialize)]
+    struct JsCase {
+        a: Vec<f64>,
+        b: Vec<f64>,
+        distance: f64,
+    }
+    #[derive(Deserialize)]
+    struct PsiCase {
+        expected: Vec<f64>,
+        actual: Vec<f64>,
+        edges: Vec<f64>,
+        psi: f64,
+    }
+    #[derive(Deserialize)]
+    struct WCase {
+        a: Vec<f64>,
+        b: Vec<f64>,
+        distance: f64,
+    }
+
+    fn fixtures() -> Fixtures {
+        serde_json::from_str(include_str!("../../tests/fixtures/stats.json"))
+            .expect("fixture parses")
+    }
+
+    fn close(a: f64, b: f64, what: &str) {
+        assert!(
+            (a - b).abs() <= 1e-9 + 1e-9 * b.abs(),
+            "{what}: ours {a}, scipy {b}"
+        );
+    }
+
+    #[test]
+    fn ks_matches_scipy() {
+        for (i, c) in fixtures().ks.iter().enumerate() {
+            let (d, p) = ks_2samp(&c.a, &c.b).expect("non-empty");
+            close(d, c.statistic, &format!("ks[{i}].statistic"));
+            close(p, c.pvalue_asymp, &format!("ks[{i}].pvalue"));
+        }
+    }
+
+    #[test]
+    fn kolmogorov_matches_scipy_kstwobign() {
+        for (x, sf) in fixtures().kolmogorov {
+            close(kolmogorov_sf(x), sf, &format!("kstwobign.sf({x})"));
+        }
+    }
+
+    #[test]
+    fn chi2_matches_scipy() {
+        for (i, c) in fixtures().chi2.iter().enumerate() {
+            let (s, dof, p) = chi2_homogeneity(&c.a, &c.b).expect("valid table");
+            close(s, c.statistic, &format!("chi2[{i}].statistic"));
+            assert_eq!(dof, c.dof);
+            close(p, c.pvalue, &format!("chi2[{i}].pvalue"));
+        }
+    }
+
+    #[test]
+    fn js_matches_scipy() {
+        for (i, c) in fixtures().js.iter().enumerate() {
+            close(js_distance(&c.a, &c.b), c.distance, &format!("js[{i}]"));
+        }
+    }
+
+    #[test]
+    fn psi_and_bins_match_numpy() {
+        for (i, c) in fixtures().psi.iter().enumerate() {
+            let edges = decile_edges(&c.expected);
+            assert_eq!(edges.len(), c.edges.len());
+            for (a, b) in edges.iter().zip(&c.edges) {
+                close(*a, *b, &format!("psi[{i}].edge"));
+            }
+            let got = psi(
+                &bin_counts(&edges, &c.expected),
+                &bin_counts(&edges, &c.actual),
+            );
+            close(got, c.psi, &format!("psi[{i}]"));
+        }
+    }
+
+    #[test]
+    fn wasserstein_matches_scipy() {
+        for (i, c) in fixtures().wasserstein.iter().enumerate() {
+            close(
+                wasserstein(&c.a, &c.b).expect("non-empty"),
+                c.distance,
+                &format!("wasserstein[{i}]"),
+            );
+        }
+    }
+
+    #[test]
+    fn noise_floors_shrink_with_sample_size() {
+        assert!(ks_noise(0.05, 100, 100) > ks_noise(0.05, 10_000, 10_000));
+        // c(0.05) = 1.3581
+        assert!((ks_noise(0.05, 1, 1) / 2f64.sqrt() - 1.358_101).abs() < 1e-5);
+        assert!(js_noise(5, 100.0, 100.0) > js_noise(5, 1e4, 1e4));
+    }
+}

@@ -1,0 +1,189 @@
+//! Connections to the three databases realitycheck speaks to, through sqlx's `Any` driver, and
+//! the SQL text that differs between them (quoting, casts, types, read-only sessions).
+//!
+//! Dynamic SQL is only ever built from names that passed [`quote`] (letters, digits and `_`)
+//! and from literals escaped by [`literal`]; that is what makes each `AssertSqlSafe` below true.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Executor};
+
+use crate::spec::LogicalType;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Dialect {
+    pub fn of(url: &str) -> anyhow::Result<Dialect> {
+        let scheme = url.split(':').next().unwrap_or("");
+        Ok(match scheme {
+            "sqlite" => Dialect::Sqlite,
+            "postgres" | "postgresql" => Dialect::Postgres,
+            "mysql" | "mariadb" => Dialect::MySql,
+            _ => bail!(
+                "unsupported source `{}`: expected a URL starting with sqlite://, postgres:// or mysql://",
+                redact_url(url)
+            ),
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::MySql => "mysql",
+        }
+    }
+
+    /// A column as text, whatever its type, with raw bytes kept where the database allows
+    /// invalid text (SQLite), so encoding anomalies can be measured before masking.
+    pub fn select_as_text(self, column: &str) -> anyhow::Result<String> {
+        let q = self.quote(column)?;
+        Ok(match self {
+            Dialect::Sqlite => format!("CAST({q} AS BLOB)"),
+            Dialect::Postgres => format!("{q}::text"),
+            Dialect::MySql => format!("CAST({q} AS CHAR)"),
+        })
+    }
+
+    /// Quotes an identifier after checking it holds only letters, digits and `_`.
+    pub fn quote(self, ident: &str) -> anyhow::Result<String> {
+        if !crate::spec::is_identifier(ident) {
+            bail!(
+                "refusing the identifier `{ident}`: only letters, digits and `_` are quoted into SQL"
+            );
+        }
+        Ok(match self {
+            Dialect::MySql => format!("`{ident}`"),
+            _ => format!("\"{ident}\""),
+        })
+    }
+
+    pub fn column_type(self, ty: LogicalType) -> &'static str {
+        match (self, ty) {
+            (_, LogicalType::Int) => "BIGINT",
+            (Dialect::Sqlite, LogicalType::Float) => "REAL",
+            (Dialect::Postgres, LogicalType::Float) => "DOUBLE PRECISION",
+            (Dialect::MySql, LogicalType::Float) => "DOUBLE",
+            (Dialect::MySql, LogicalType::Text) => "TEXT CHARACTER SET utf8mb4",
+            (_, LogicalType::Text) => "TEXT",
+            (Dialect::Sqlite, LogicalType::Timestamp) => "TIMESTAMP",
+            (Dialect::Postgres, LogicalType::Timestamp) => "TIMESTAMP",
+            (Dialect::MySql, LogicalType::Timestamp) => "DATETIME(6)",
+        }
+    }
+
+    /// A string literal, escaped for this dialect.
+    pub fn literal(self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('\'');
+        for c in s.chars() {
+            match c {
+                '\'' => out.push_str("''"),
+                '\\' if self == Dialect::MySql => out.push_str("\\\\"),
+                '\0' => {}
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
+    }
+}
+
+/// Removes `user:password@` from a URL before it reaches a message or a report.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(a)) if a > s => format!("{}://***@{}", &url[..s], &url[a + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Opens one connection. With `read_only`, the session cannot write: SQLite opens the file
+/// read-only with `query_only`; PostgreSQL and MySQL make every transaction read-only.
+pub async fn connect(
+    url: &str,
+    read_only: bool,
+    timeout_s: u64,
+) -> anyhow::Result<(AnyConnection, Dialect)> {
+    sqlx::any::install_default_drivers();
+    let dialect = Dialect::of(url)?;
+    let mut url = url.to_string();
+    if dialect == Dialect::Sqlite && !url.contains("mode=") {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(if read_only { "mode=ro" } else { "mode=rwc" });
+    }
+    let opts: AnyConnectOptions = url
+        .parse()
+        .with_context(|| format!("parsing the source URL {}", redact_url(&url)))?;
+    let mut conn = tokio::time::timeout(Duration::from_secs(30), opts.connect())
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after 30 s connecting to {}", redact_url(&url)))?
+        .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+    let setup: Vec<String> = match (dialect, read_only) {
+        (Dialect::Sqlite, true) => vec!["PRAGMA query_only = 1".into()],
+        (Dialect::Postgres, true) => vec![
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY".into(),
+            format!("SET statement_timeout = {}", timeout_s * 1000),
+        ],
+        (Dialect::MySql, true) => vec!["SET SESSION TRANSACTION READ ONLY".into()],
+        (Dialect::MySql, false) => vec!["SET NAMES utf8mb4".into()],
+        _ => vec![],
+    };
+    for s in setup {
+        conn.execute(AssertSqlSafe(s.as_str()))
+            .await
+            .with_context(|| format!("preparing the session on {}", redact_url(&url)))?;
+    }
+    Ok((conn, dialect))
+}
+
+/// Runs statements in one transaction.
+pub async fn execute_all(conn: &mut AnyConnection, statements: &[String]) -> anyhow::Result<()> {
+    let mut tx = conn.begin().await.context("starting a transaction")?;
+    for s in statements {
+        tx.execute(AssertSqlSafe(s.as_str()))
+            .await
+            .with_context(|| format!("running `{}`", truncate(s, 120)))?;
+    }
+    tx.commit().await.context("committing")?;
+    Ok(())
+}
+
+pub fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://***@h:5432/db"
+        );
+        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[test]
+    fn identifiers_are_checked_and_literals_escaped() {
+        assert!(Dialect::Postgres.quote("a\"; DROP TABLE x; --").is_err());
+        assert_eq!(
+            Dialect::MySql.quote("orders").unwrap_or_default(),
+            "`orders`"
+        );
+        assert_eq!(Dialect::Postgres.literal("O'Brien\\"), "'O''Brien\\'");
+        assert_eq!(Dialect::MySql.literal("O'Brien\\"), "'O''Brien\\\\'");
+    }
+}

@@ -1,0 +1,275 @@
+//! Reads a sample of production through sqlx, read-only, and hands it to `mask` as [`RawTable`]s.
+//!
+//! Takes a spec and a source URL; gives raw rows that cannot be written, printed or serialized
+//! (only `mask` turns them into something that can), plus what the source looks like (its
+//! schema, row counts, orphan keys) and the SQL that was run. It never writes to the source:
+//! the session is read-only before the first query, and every statement is a `SELECT`.
+//!
+//! Sampling keeps a root row when a hash of (seed, table, key) falls under the sample rate, so
+//! the sample is the same on every run; child rows follow their parent's key, so a sampled order
+//! keeps its items. Rows whose parent does not exist at all (orphans) are sampled at the same
+//! rate, so they reach the comparison. This slice reads every row and samples in memory; pushing
+//! the predicate into the database is the next step for large sources.
+
+mod raw;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use anyhow::{Context, bail};
+use futures_util::TryStreamExt;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+pub use raw::{RawColumn, RawTable};
+
+use crate::dataset::{ExtractedTable, SourceColumn, SourceTable};
+use crate::db::{self, Dialect};
+use crate::spec::{Sample, Spec, Unclassified};
+
+/// What extraction read: raw tables (sampled) and facts about the source.
+pub struct Extracted {
+    pub dialect: Dialect,
+    pub source: String,
+    pub schema: Vec<SourceTable>,
+    pub tables: Vec<RawTable>,
+    pub table_stats: Vec<ExtractedTable>,
+    /// Spec columns present in the source, per table, in spec order.
+    pub statements: Vec<String>,
+    /// Source columns the spec does not name (copied as nothing; listed in the audit).
+    pub unclassified: Vec<(String, String)>,
+}
+
+/// The production columns the spec does not classify, as `table.column`.
+pub fn unclassified_columns(spec: &Spec, schema: &[SourceTable]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for st in schema {
+        let Some(t) = spec.table(&st.name) else {
+            continue;
+        };
+        for c in &st.columns {
+            if t.column(&c.name).is_none() {
+                out.push((st.name.clone(), c.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
+    let (mut conn, dialect) = db::connect(url, true, spec.source.statement_timeout_s).await?;
+    let mut statements = Vec::new();
+    let schema = introspect(&mut conn, dialect, &mut statements)
+        .await
+        .with_context(|| format!("reading the schema of {}", db::redact_url(url)))?;
+
+    let unclassified = unclassified_columns(spec, &schema);
+    if !unclassified.is_empty() && spec.masking.unclassified == Unclassified::Refuse {
+        let list: Vec<String> = unclassified
+            .iter()
+            .map(|(t, c)| format!("{t}.{c}"))
+            .collect();
+        bail!(
+            "production has {} column{} the spec does not classify: {}\n\
+             nothing was extracted. Add each to the spec (with `pii` and `mask` if it holds personal data), \
+             or set `[masking] unclassified = \"redact\"` to record them without copying any value",
+            list.len(),
+            if list.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        );
+    }
+
+    let mut tables: Vec<RawTable> = Vec::new();
+    let mut table_stats = Vec::new();
+    // Per table: every key in the source, and the keys that made it into the sample.
+    let mut all_keys: HashMap<String, HashSet<Vec<u8>>> = HashMap::new();
+    let mut kept_keys: HashMap<String, HashSet<Vec<u8>>> = HashMap::new();
+
+    for t in &spec.tables {
+        let Some(st) = schema.iter().find(|s| s.name == t.name) else {
+            continue;
+        };
+        let present: Vec<&str> = t
+            .columns
+            .iter()
+            .filter(|c| st.columns.iter().any(|sc| sc.name == c.name))
+            .map(|c| c.name.as_str())
+            .collect();
+        if present.is_empty() {
+            continue;
+        }
+        let select: Vec<String> = present
+            .iter()
+            .map(|c| dialect.select_as_text(c))
+            .collect::<Result<_, _>>()?;
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            select.join(", "),
+            dialect.quote(&t.name)?
+        );
+        if let Some(k) = t.key.as_deref().filter(|k| present.contains(k)) {
+            sql.push_str(&format!(" ORDER BY {}", dialect.quote(k)?));
+        }
+        let full = fetch(&mut conn, dialect, &sql, &t.name, &present)
+            .await
+            .with_context(|| format!("reading table `{}` from {}", t.name, db::redact_url(url)))?;
+        statements.push(sql);
+
+        let key_col = t.key.as_deref().and_then(|k| full.column_index(k));
+        let keys: Vec<Option<Vec<u8>>> = (0..full.rows())
+            .map(|i| key_col.and_then(|k| full.cell(k, i).map(<[u8]>::to_vec)))
+            .collect();
+        // The parent this table follows: its `rows_per` parent, else its first reference.
+        let follow = t
+            .references()
+            .filter(|(c, rt, _)| present.contains(&c.name.as_str()) && kept_keys.contains_key(*rt))
+            .min_by_key(|(_, rt, _)| match &t.rows {
+                crate::spec::RowCount::PerParent { parent, .. } if parent == rt => 0,
+                _ => 1,
+            })
+            .map(|(c, rt, _)| (full.column_index(&c.name).unwrap_or(0), rt.to_string()));
+
+        let rate = match spec.source.sample {
+            Sample::Fraction(f) => f,
+            Sample::Rows(n) => (n as f64 / full.rows().max(1) as f64).min(1.0),
+        };
+        let mut keep = Vec::with_capacity(full.rows());
+        for (i, key) in keys.iter().enumerate() {
+            let own = key.clone().unwrap_or_else(|| i.to_le_bytes().to_vec());
+            let sampled = sample_hash(spec.seed, &t.name, &own) < rate;
+            let k = match &follow {
+                None => sampled,
+                Some((col, parent)) => match full.cell(*col, i) {
+                    Some(fk) if kept_keys[parent].contains(fk) => true,
+                    Some(fk) if !all_keys[parent].contains(fk) => sampled,
+                    Some(_) => false,
+                    None => sampled,
+                },
+            };
+            keep.push(k);
+        }
+
+        let mut orphans = BTreeMap::new();
+        for (c, rt, _) in t.references() {
+            if let (Some(ci), Some(parent_keys)) = (full.column_index(&c.name), all_keys.get(rt)) {
+                let n = (0..full.rows())
+                    .filter(|i| {
+                        full.cell(ci, *i)
+                            .is_some_and(|fk| !parent_keys.contains(fk))
+                    })
+                    .count();
+                orphans.insert(c.name.clone(), n as u64);
+            }
+        }
+        let source_rows = full.rows() as u64;
+        let sampled = full.filter(&keep);
+        table_stats.push(ExtractedTable {
+            name: t.name.clone(),
+            source_rows,
+            sampled_rows: sampled.rows() as u64,
+            orphans,
+        });
+        all_keys.insert(t.name.clone(), keys.iter().flatten().cloned().collect());
+        kept_keys.insert(
+            t.name.clone(),
+            keys.into_iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .filter_map(|(key, _)| key)
+                .collect(),
+        );
+        tables.push(sampled);
+    }
+    Ok(Extracted {
+        dialect,
+        source: db::redact_url(url),
+        schema,
+        tables,
+        table_stats,
+        statements,
+        unclassified,
+    })
+}
+
+/// A uniform number in [0, 1) from (seed, table, key): the sampling decision for one row.
+fn sample_hash(seed: u64, table: &str, key: &[u8]) -> f64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"realitycheck/sample/v1\0");
+    h.update(seed.to_le_bytes());
+    h.update(table.as_bytes());
+    h.update([0]);
+    h.update(key);
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn fetch(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    sql: &str,
+    table: &str,
+    columns: &[&str],
+) -> anyhow::Result<RawTable> {
+    let mut raw = RawTable::new(table, columns);
+    let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await? {
+        let mut cells = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            let cell: Option<Vec<u8>> = match dialect {
+                Dialect::Sqlite => row.try_get(i)?,
+                _ => match row.try_get::<Option<String>, _>(i) {
+                    Ok(s) => s.map(String::into_bytes),
+                    Err(_) => row.try_get::<Option<Vec<u8>>, _>(i)?,
+                },
+            };
+            cells.push(cell);
+        }
+        raw.push_row(cells);
+    }
+    Ok(raw)
+}
+
+async fn introspect(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    statements: &mut Vec<String>,
+) -> anyhow::Result<Vec<SourceTable>> {
+    let sql = match dialect {
+        Dialect::Sqlite => {
+            "SELECT m.name, p.name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid"
+        }
+        Dialect::Postgres => {
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        }
+        Dialect::MySql => {
+            "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(data_type AS CHAR) \
+             FROM information_schema.columns WHERE table_schema = DATABASE() \
+             ORDER BY table_name, ordinal_position"
+        }
+    };
+    statements.push(sql.to_string());
+    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    let mut out: Vec<SourceTable> = Vec::new();
+    for row in rows {
+        let t: String = row.try_get(0)?;
+        let c: String = row.try_get(1)?;
+        let ty: String = row.try_get::<Option<String>, _>(2)?.unwrap_or_default();
+        match out.last_mut() {
+            Some(last) if last.name == t => last.columns.push(SourceColumn {
+                name: c,
+                db_type: ty,
+            }),
+            _ => out.push(SourceTable {
+                name: t,
+                columns: vec![SourceColumn {
+                    name: c,
+                    db_type: ty,
+                }],
+            }),
+        }
+    }
+    Ok(out)
+}

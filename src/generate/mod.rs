@@ -1,0 +1,375 @@
+//! Synthetic tables from a spec: deterministic, rule-based, any scale.
+//!
+//! Takes a [`Spec`], gives one Polars frame per table. Every (table, column, purpose) draws from
+//! its own ChaCha stream seeded from the spec's seed and the names, so adding a column never
+//! changes the values of another, and the same spec and seed give the same bytes on any machine.
+//! Derived columns (`sql = ...`) are Polars SQL over the table generated so far.
+
+mod names;
+pub mod write;
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use rand::RngExt;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal, Normal, Poisson};
+
+use crate::frame::{self, Values};
+use crate::spec::{ColumnKind, Generator, PerParentDist, RowCount, Spec, Table};
+
+/// Generated tables, in the spec's generation order.
+pub struct Generated {
+    pub tables: Vec<(String, DataFrame)>,
+}
+
+/// A seeded stream for one purpose of one column: independent of every other stream.
+pub fn stream(seed: u64, table: &str, column: &str, purpose: &str) -> ChaCha8Rng {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"realitycheck/stream/v1\0");
+    h.update(seed.to_le_bytes());
+    for part in [table, column, purpose] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    ChaCha8Rng::from_seed(h.finalize().into())
+}
+
+/// A generated table before it becomes a frame: later tables look up keys and timestamps here.
+struct Building {
+    n: usize,
+    columns: Vec<(String, Values)>,
+}
+
+/// Generates every table of `spec` with `seed`, `scale` times the declared row counts.
+pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated> {
+    if !(scale > 0.0 && scale.is_finite()) {
+        bail!("--scale must be a positive number (got {scale})");
+    }
+    let mut done: HashMap<String, Building> = HashMap::new();
+    let mut out = Vec::new();
+    for table in &spec.tables {
+        let b = generate_table(spec, table, seed, scale, &done)
+            .with_context(|| format!("generating table `{}`", table.name))?;
+        let df = finish_table(table, &b)
+            .with_context(|| format!("generating table `{}`", table.name))?;
+        out.push((table.name.clone(), df));
+        done.insert(table.name.clone(), b);
+    }
+    Ok(Generated { tables: out })
+}
+
+fn generate_table(
+    spec: &Spec,
+    table: &Table,
+    seed: u64,
+    scale: f64,
+    done: &HashMap<String, Building>,
+) -> anyhow::Result<Building> {
+    let mut row_of: HashMap<String, Vec<Option<usize>>> = HashMap::new();
+    let n = match &table.rows {
+        RowCount::Fixed(n) => (*n as f64 * scale).round() as usize,
+        RowCount::PerParent { parent, dist } => {
+            let p = &done[parent];
+            let mut rng = stream(seed, &table.name, "", "rows_per");
+            let mut parents = Vec::new();
+            for i in 0..p.n {
+                let k = match *dist {
+                    PerParentDist::Poisson { mean } => Poisson::new(mean)
+                        .map(|d| d.sample(&mut rng) as usize)
+                        .unwrap_or(0),
+                    PerParentDist::Uniform { min, max } => rng.random_range(min..=max) as usize,
+                };
+                parents.extend(std::iter::repeat_n(Some(i), k));
+            }
+            let n = parents.len();
+            row_of.insert(parent.clone(), parents);
+            n
+        }
+    };
+
+    let mut columns: Vec<(String, Values)> = Vec::new();
+    // Refs first: `after` timestamps need to know which row of the other table they follow.
+    for (col, rt, rc) in table.references() {
+        let target = &done[rt];
+        let rows = match row_of.get(rt) {
+            Some(rows) if matches!(&table.rows, RowCount::PerParent { parent, .. } if parent == rt) => {
+                rows.clone()
+            }
+            _ => {
+                let mut rng = stream(seed, &table.name, &col.name, "ref");
+                let rows: Vec<Option<usize>> = (0..n)
+                    .map(|_| (target.n > 0).then(|| rng.random_range(0..target.n)))
+                    .collect();
+                row_of.entry(rt.to_string()).or_insert_with(|| rows.clone());
+                rows
+            }
+        };
+        let key = target
+            .columns
+            .iter()
+            .find(|(name, _)| name == rc)
+            .map(|(_, v)| v)
+            .with_context(|| {
+                format!(
+                    "`{rt}.{rc}` must be generated before `{}` refers to it",
+                    table.name
+                )
+            })?;
+        let values = pick(key, &rows);
+        columns.push((col.name.clone(), values));
+    }
+    for col in &table.columns {
+        let ColumnKind::Gen(g) = &col.kind else {
+            continue;
+        };
+        let mut rng = stream(seed, &table.name, &col.name, "values");
+        let values = match g {
+            Generator::TimestampAfter {
+                table: t,
+                column: c,
+                max_days,
+            } => {
+                let rows = row_of
+                    .get(t)
+                    .with_context(|| format!("`{}` has no row of `{t}` to follow", table.name))?;
+                let Some((_, Values::Timestamp(base))) =
+                    done[t].columns.iter().find(|(n, _)| n == c)
+                else {
+                    bail!("`{t}.{c}` is not a generated timestamp");
+                };
+                let span = (max_days * 86_400.0) as i64;
+                Values::Timestamp(
+                    rows.iter()
+                        .map(|r| {
+                            let s = rng.random_range(0..=span.max(0));
+                            r.and_then(|r| base[r]).map(|b| b + s * 1_000_000)
+                        })
+                        .collect(),
+                )
+            }
+            g => generate_values(g, n, &mut rng),
+        };
+        columns.push((col.name.clone(), values));
+    }
+    for col in &table.columns {
+        if col.null_rate > 0.0 {
+            let mut rng = stream(seed, &table.name, &col.name, "nulls");
+            if let Some((_, v)) = columns.iter_mut().find(|(name, _)| name == &col.name) {
+                apply_nulls(v, col.null_rate, &mut rng);
+            }
+        }
+    }
+    let _ = spec;
+    Ok(Building { n, columns })
+}
+
+fn pick(key: &Values, rows: &[Option<usize>]) -> Values {
+    match key {
+        Values::Int(v) => Values::Int(rows.iter().map(|r| r.and_then(|r| v[r])).collect()),
+        Values::Timestamp(v) => {
+            Values::Timestamp(rows.iter().map(|r| r.and_then(|r| v[r])).collect())
+        }
+        Values::Float(v) => Values::Float(rows.iter().map(|r| r.and_then(|r| v[r])).collect()),
+        Values::Text(v) => {
+            Values::Text(rows.iter().map(|r| r.and_then(|r| v[r].clone())).collect())
+        }
+    }
+}
+
+fn apply_nulls(v: &mut Values, rate: f64, rng: &mut ChaCha8Rng) {
+    let mask: Vec<bool> = (0..v.len()).map(|_| rng.random::<f64>() < rate).collect();
+    fn clear<T>(v: &mut [Option<T>], mask: &[bool]) {
+        for (x, m) in v.iter_mut().zip(mask) {
+            if *m {
+                *x = None;
+            }
+        }
+    }
+    match v {
+        Values::Int(x) | Values::Timestamp(x) => clear(x, &mask),
+        Values::Float(x) => clear(x, &mask),
+        Values::Text(x) => clear(x, &mask),
+    }
+}
+
+fn round_to(x: f64, digits: Option<u32>) -> f64 {
+    match digits {
+        Some(d) => {
+            let p = 10f64.powi(d as i32);
+            (x * p).round() / p
+        }
+        None => x,
+    }
+}
+
+/// Draws from `dist` until the value falls in `[min, max]`; after 1000 misses, clamps.
+fn bounded(mut draw: impl FnMut() -> f64, min: Option<f64>, max: Option<f64>) -> f64 {
+    let lo = min.unwrap_or(f64::NEG_INFINITY);
+    let hi = max.unwrap_or(f64::INFINITY);
+    for _ in 0..1000 {
+        let x = draw();
+        if x >= lo && x <= hi {
+            return x;
+        }
+    }
+    draw().clamp(lo, hi)
+}
+
+fn numeric(n: usize, round: Option<u32>, mut draw: impl FnMut() -> f64) -> Values {
+    if round == Some(0) {
+        Values::Int((0..n).map(|_| Some(draw().round() as i64)).collect())
+    } else {
+        Values::Float((0..n).map(|_| Some(round_to(draw(), round))).collect())
+    }
+}
+
+pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> Values {
+    match g {
+        Generator::Sequence { start } => {
+            Values::Int((0..n as i64).map(|i| Some(start + i)).collect())
+        }
+        Generator::Int { min, max } => Values::Int(
+            (0..n)
+                .map(|_| Some(rng.random_range(*min..=*max)))
+                .collect(),
+        ),
+        Generator::Float { min, max, round } => numeric(n, *round, || rng.random_range(*min..*max)),
+        Generator::Normal {
+            mean,
+            std,
+            min,
+            max,
+            round,
+        } => {
+            let d = Normal::new(*mean, *std).expect("validated: std > 0");
+            numeric(n, *round, || bounded(|| d.sample(rng), *min, *max))
+        }
+        Generator::LogNormal {
+            mu,
+            sigma,
+            min,
+            max,
+            round,
+        } => {
+            let d = LogNormal::new(*mu, *sigma).expect("validated: sigma > 0");
+            numeric(n, *round, || bounded(|| d.sample(rng), *min, *max))
+        }
+        Generator::Choice { values } => {
+            let total: f64 = values.iter().map(|(_, w)| w).sum();
+            Values::Text(
+                (0..n)
+                    .map(|_| {
+                        let mut u = rng.random::<f64>() * total;
+                        for (v, w) in values {
+                            if u < *w {
+                                return Some(v.clone());
+                            }
+                            u -= w;
+                        }
+                        values.last().map(|(v, _)| v.clone())
+                    })
+                    .collect(),
+            )
+        }
+        Generator::Timestamp { from, to } => {
+            let (a, b) = (from / 1_000_000, to / 1_000_000);
+            Values::Timestamp(
+                (0..n)
+                    .map(|_| Some(rng.random_range(a..b) * 1_000_000))
+                    .collect(),
+            )
+        }
+        Generator::TimestampAfter { .. } => unreachable!("needs the referenced table"),
+        Generator::PersonName => Values::Text(
+            (0..n)
+                .map(|_| {
+                    let f = names::FIRST[rng.random_range(0..names::FIRST.len())];
+                    let l = names::LAST[rng.random_range(0..names::LAST.len())];
+                    Some(format!("{f} {l}"))
+                })
+                .collect(),
+        ),
+        Generator::Email { domain } => Values::Text(
+            (0..n)
+                .map(|_| {
+                    let f =
+                        names::FIRST[rng.random_range(0..names::FIRST.len())].to_ascii_lowercase();
+                    let l =
+                        names::LAST[rng.random_range(0..names::LAST.len())].to_ascii_lowercase();
+                    let k: u32 = rng.random_range(10..100);
+                    Some(format!("{f}.{l}{k}@{domain}"))
+                })
+                .collect(),
+        ),
+        Generator::Pattern { format } => Values::Text(
+            (0..n)
+                .map(|_| {
+                    Some(
+                        format
+                            .chars()
+                            .map(|c| match c {
+                                '#' => char::from(b'0' + rng.random_range(0..10u8)),
+                                '?' => char::from(b'A' + rng.random_range(0..26u8)),
+                                c => c,
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Builds the frame in declared column order, adding derived (`sql`) columns with Polars SQL.
+fn finish_table(table: &Table, b: &Building) -> anyhow::Result<DataFrame> {
+    let mut df = frame::to_frame(b.n, &b.columns)?;
+    for col in &table.columns {
+        if let ColumnKind::Derived { sql, ty } = &col.kind {
+            df = derive(&table.name, df, &col.name, sql)?;
+            if let Some(ty) = ty {
+                let dtype = match ty {
+                    crate::spec::LogicalType::Int => DataType::Int64,
+                    crate::spec::LogicalType::Float => DataType::Float64,
+                    crate::spec::LogicalType::Text => DataType::String,
+                    crate::spec::LogicalType::Timestamp => {
+                        DataType::Datetime(TimeUnit::Microseconds, None)
+                    }
+                };
+                let s = df.column(&col.name)?.cast(&dtype)?;
+                df.with_column(s)?;
+            }
+        }
+    }
+    let order: Vec<PlSmallStr> = table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str().into())
+        .collect();
+    Ok(df.select(order)?)
+}
+
+/// Evaluates one derived column: `SELECT *, <sql> AS "<name>" FROM <table>`.
+pub fn derive(table: &str, df: DataFrame, name: &str, sql: &str) -> anyhow::Result<DataFrame> {
+    let mut ctx = SQLContext::new();
+    ctx.register(table, df.lazy());
+    let query = format!("SELECT *, {sql} AS \"{name}\" FROM \"{table}\"");
+    ctx.execute(&query)
+        .and_then(|lf| lf.collect())
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("evaluating `{table}.{name}` = `{sql}` as Polars SQL"))
+}
+
+/// The `i`-th first name (modulo the list), for pseudonyms.
+pub(crate) fn names_first(i: usize) -> &'static str {
+    names::FIRST[i % names::FIRST.len()]
+}
+
+/// The `i`-th last name (modulo the list), for pseudonyms.
+pub(crate) fn names_last(i: usize) -> &'static str {
+    names::LAST[i % names::LAST.len()]
+}

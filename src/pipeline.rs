@@ -1,0 +1,271 @@
+//! The stages wired to their artifacts: each function reads what the previous stage wrote and
+//! writes what the next one reads. The CLI is a thin layer over these.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::compare;
+use crate::dataset::{Dataset, Extraction, FORMAT, Origin, TableFile, now_rfc3339};
+use crate::extract;
+use crate::frame;
+use crate::generate;
+use crate::mask::{self, MaskKey, audit::MaskingAudit};
+use crate::profile::{self, Profile, Samples};
+use crate::report::Report;
+use crate::spec::Spec;
+
+/// Generates synthetic data into a dataset folder and, optionally, into a database.
+pub async fn generate(
+    spec: &Spec,
+    out: &Path,
+    seed: Option<u64>,
+    scale: f64,
+    to: Option<&str>,
+    replace: bool,
+) -> anyhow::Result<Dataset> {
+    let seed = seed.unwrap_or(spec.seed);
+    let t0 = Instant::now();
+    let mut g = generate::generate(spec, seed, scale)?;
+    let rows: usize = g.tables.iter().map(|(_, df)| df.height()).sum();
+    tracing::info!(
+        "generated {} tables, {rows} rows in {:.2} s",
+        g.tables.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    if let Some(url) = to {
+        generate::write::to_database(&g, url, replace).await?;
+        tracing::info!("wrote them to {}", crate::db::redact_url(url));
+    }
+    generate::write::to_dir(spec, &mut g, out, seed, scale)
+}
+
+/// The source URL: `--source` wins over the spec's. A relative SQLite path that does not
+/// exist from the working folder is looked up beside the spec.
+pub fn source_url(spec: &Spec, cli: Option<&str>) -> anyhow::Result<String> {
+    let url = cli
+        .map(str::to_string)
+        .or_else(|| spec.source.url.clone())
+        .with_context(|| {
+            format!(
+                "no source: pass --source URL or set `[source] url` in {}",
+                spec.path.display()
+            )
+        })?;
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let (path, query) = rest
+            .split_once('?')
+            .map_or((rest, None), |(p, q)| (p, Some(q)));
+        let p = Path::new(path);
+        if p.is_relative() && !p.exists() {
+            let beside = spec.path.parent().unwrap_or(Path::new(".")).join(p);
+            if beside.exists() {
+                let q = query.map(|q| format!("?{q}")).unwrap_or_default();
+                return Ok(format!("sqlite://{}{q}", beside.display()));
+            }
+        }
+    }
+    Ok(url)
+}
+
+/// Extracts, masks and writes production data; writes the masking audit into `audit_dir`.
+pub async fn extract(
+    spec: &Spec,
+    url: &str,
+    out: &Path,
+    audit_dir: &Path,
+) -> anyhow::Result<(Dataset, Vec<(PathBuf, String)>)> {
+    let key = MaskKey::from_env(&spec.masking.key_env)?;
+    let t0 = Instant::now();
+    let ex = extract::extract(spec, url).await?;
+    tracing::info!(
+        "read {} tables from {} ({} rows sampled) in {:.2} s",
+        ex.tables.len(),
+        ex.source,
+        ex.tables.iter().map(|t| t.rows()).sum::<usize>(),
+        t0.elapsed().as_secs_f64()
+    );
+    let masked = mask::mask(spec, &ex, &key)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut tables = Vec::new();
+    for (name, mut df) in masked.tables {
+        let file = format!("{name}.parquet");
+        let sha256 = frame::write_parquet(&mut df, &out.join(&file))?;
+        tables.push(TableFile {
+            name,
+            file,
+            rows: df.height() as u64,
+            sha256,
+        });
+    }
+    let extraction = Extraction {
+        source: ex.source.clone(),
+        dialect: ex.dialect.name().into(),
+        sample: spec.source.sample,
+        source_schema: ex.schema.clone(),
+        columns: masked.columns,
+        tables: ex.table_stats.clone(),
+        statements: ex.statements.clone(),
+    };
+    let ds = Dataset {
+        format: FORMAT.into(),
+        origin: Origin::Production,
+        domain: spec.domain.clone(),
+        spec_digest: spec.digest.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: now_rfc3339(),
+        seed: None,
+        scale: None,
+        tables,
+        extraction: Some(extraction),
+    };
+    let mut written: Vec<(PathBuf, String)> = ds
+        .tables
+        .iter()
+        .map(|t| (out.join(&t.file), t.sha256.clone()))
+        .collect();
+    written.push((out.join(crate::dataset::MANIFEST), ds.write(out)?));
+    let audit = MaskingAudit::new(spec, &key, &ds, ds.extraction.as_ref().expect("set above"));
+    let json_path = audit_dir.join("masking-audit.json");
+    let md_path = audit_dir.join("masking-audit.md");
+    written.push((
+        json_path.clone(),
+        frame::write_atomic(&json_path, &serde_json::to_vec_pretty(&audit)?)?,
+    ));
+    written.push((
+        md_path.clone(),
+        frame::write_atomic(&md_path, audit.to_markdown().as_bytes())?,
+    ));
+    Ok((ds, written))
+}
+
+pub fn profile(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)> {
+    profile::profile_dir(dir, spec).with_context(|| format!("profiling {}", dir.display()))
+}
+
+pub fn compare(spec: &Spec, synth: &Path, prod: &Path) -> anyhow::Result<Report> {
+    let (sp, ss) = profile(synth, spec)?;
+    let (pp, ps) = profile(prod, spec)?;
+    Ok(report(spec, &sp, &pp, &ss, &ps))
+}
+
+pub fn report(spec: &Spec, sp: &Profile, pp: &Profile, ss: &Samples, ps: &Samples) -> Report {
+    let findings = compare::compare(spec, sp, pp, ss, ps);
+    Report::new(&spec.domain, &spec.digest, findings)
+}
+
+/// Writes `report.json` and `summary.md`; returns what was written with digests.
+pub fn write_report(report: &Report, dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let json = dir.join("report.json");
+    let md = dir.join("summary.md");
+    Ok(vec![
+        (
+            json.clone(),
+            frame::write_atomic(&json, &serde_json::to_vec_pretty(report)?)?,
+        ),
+        (
+            md.clone(),
+            frame::write_atomic(&md, report.to_markdown().as_bytes())?,
+        ),
+    ])
+}
+
+/// The run manifest of `verify`: inputs, versions, time per stage, every artifact's digest.
+#[derive(Debug, Serialize)]
+pub struct RunManifest {
+    pub format: &'static str,
+    pub tool_version: &'static str,
+    pub created_at: String,
+    pub domain: String,
+    pub spec_path: String,
+    pub spec_digest: String,
+    pub seed: u64,
+    pub scale: f64,
+    pub source: String,
+    pub verdict: compare::Verdict,
+    pub stages: Vec<Stage>,
+    pub artifacts: Vec<Artifact>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Stage {
+    pub name: &'static str,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Artifact {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Everything: generate, extract and mask, profile both, compare, report. Writes every artifact
+/// under `dir` and returns the report.
+pub async fn verify(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyhow::Result<Report> {
+    let mut stages = Vec::new();
+    let mut written: Vec<(PathBuf, String)> = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, stages: &mut Vec<Stage>| {
+        stages.push(Stage {
+            name,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+        clock = Instant::now();
+    };
+
+    let synth_dir = dir.join("synthetic");
+    let prod_dir = dir.join("production");
+    let ds = generate(spec, &synth_dir, None, scale, None, false).await?;
+    written.extend(
+        ds.tables
+            .iter()
+            .map(|t| (synth_dir.join(&t.file), t.sha256.clone())),
+    );
+    lap("generate", &mut stages);
+
+    let (_, w) = extract(spec, source, &prod_dir, dir).await?;
+    written.extend(w);
+    lap("extract_mask", &mut stages);
+
+    let (sp, ss) = profile(&synth_dir, spec)?;
+    let (pp, ps) = profile(&prod_dir, spec)?;
+    let profiles = dir.join("profiles");
+    for (p, name) in [(&sp, "synthetic.json"), (&pp, "production.json")] {
+        let path = profiles.join(name);
+        written.push((path.clone(), p.write(&path)?));
+    }
+    lap("profile", &mut stages);
+
+    let report = report(spec, &sp, &pp, &ss, &ps);
+    lap("compare", &mut stages);
+    written.extend(write_report(&report, dir)?);
+    lap("report", &mut stages);
+
+    let manifest = RunManifest {
+        format: "realitycheck.run/1",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        created_at: now_rfc3339(),
+        domain: spec.domain.clone(),
+        spec_path: spec.path.display().to_string(),
+        spec_digest: spec.digest.clone(),
+        seed: spec.seed,
+        scale,
+        source: crate::db::redact_url(source),
+        verdict: report.verdict,
+        stages,
+        artifacts: written
+            .into_iter()
+            .map(|(p, sha256)| Artifact {
+                path: p.strip_prefix(dir).unwrap_or(&p).display().to_string(),
+                sha256,
+            })
+            .collect(),
+    };
+    frame::write_atomic(
+        &dir.join("run.json"),
+        &serde_json::to_vec_pretty(&manifest)?,
+    )?;
+    Ok(report)
+}

@@ -1,0 +1,466 @@
+//! Profiles a dataset folder with Polars: per-column statistics, categories, shapes and text
+//! anomalies; per-table keys and orphans; and the spec's rules, run as Polars SQL.
+//!
+//! Takes a dataset folder (Parquet + `_dataset.json`) and the spec; gives a [`Profile`] (plain
+//! serde data, versioned JSON) and the numeric [`Samples`] that exact comparisons need. Polars
+//! stops here. For production data, a value, category or shape seen fewer than `k` times is
+//! never put into the profile, and masked columns are profiled on what masking keeps (nulls,
+//! cardinality) plus the text measured on raw values before masking.
+
+pub mod text;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::Context;
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{Dataset, Origin, SourceColumn};
+use crate::frame;
+use crate::spec::{LogicalType, MaskMethod, Spec};
+use text::TextStats;
+
+pub const FORMAT: &str = "realitycheck.profile/1";
+/// Text columns with at most this many distinct values are profiled as categories.
+pub const MAX_CATEGORIES: usize = 200;
+const QUANTILES: [f64; 9] = [0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Profile {
+    pub format: String,
+    pub domain: String,
+    pub origin: Origin,
+    pub spec_digest: String,
+    pub created_at: String,
+    /// Entries seen fewer than this many times are withheld (1 for synthetic data).
+    pub disclosure_k: u64,
+    pub tables: Vec<TableProfile>,
+    /// Tables the source has and the spec does not name (production only).
+    #[serde(default)]
+    pub unknown_tables: Vec<String>,
+    pub rules: Vec<RuleResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableProfile {
+    pub name: String,
+    pub rows: u64,
+    pub key: Option<String>,
+    pub duplicate_keys: u64,
+    /// Per `ref` column: non-null keys with no row in the referenced table.
+    pub orphans: BTreeMap<String, u64>,
+    pub columns: Vec<ColumnProfile>,
+    /// Every column of the source table, copied or not (production only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_columns: Option<Vec<SourceColumn>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColumnProfile {
+    pub name: String,
+    pub logical_type: LogicalType,
+    /// How the column was masked; `keep` for generated and unmasked data.
+    pub mask: MaskMethod,
+    pub rows: u64,
+    pub nulls: u64,
+    pub distinct: u64,
+    /// Values that did not parse as the spec's type (extracted data only).
+    pub type_errors: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numeric: Option<NumericStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Categories>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextStats>,
+    /// Non-null values outside the spec's declared range (`min`/`max`, `from`/`to`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_of_range: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NumericStats {
+    pub count: u64,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    /// Sample standard deviation (n - 1).
+    pub std: f64,
+    /// `(q, value)` with linear interpolation between order statistics.
+    pub quantiles: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Categories {
+    pub values: BTreeMap<String, u64>,
+    /// Rows whose value was withheld (seen fewer than `k` times).
+    pub withheld_rows: u64,
+    pub withheld_values: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleResult {
+    pub name: String,
+    pub violations: u64,
+    /// Up to five violating rows as `column=value` (from masked data for production).
+    pub examples: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Non-null numeric values per `table.column`, for exact two-sample statistics.
+pub type Samples = HashMap<(String, String), Vec<f64>>;
+
+impl Profile {
+    pub fn table(&self, name: &str) -> Option<&TableProfile> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    pub fn read(path: &Path) -> anyhow::Result<Profile> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let p: Profile = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {} as a profile", path.display()))?;
+        if p.format != FORMAT {
+            anyhow::bail!(
+                "{} has format `{}`; this version reads `{FORMAT}`",
+                path.display(),
+                p.format
+            );
+        }
+        Ok(p)
+    }
+
+    pub fn write(&self, path: &Path) -> anyhow::Result<String> {
+        frame::write_atomic(path, &serde_json::to_vec_pretty(self)?)
+    }
+}
+
+impl TableProfile {
+    pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Loads every table of a dataset folder.
+pub fn load_tables(dir: &Path, ds: &Dataset) -> anyhow::Result<Vec<(String, DataFrame)>> {
+    ds.tables
+        .iter()
+        .map(|t| Ok((t.name.clone(), frame::read_parquet(&dir.join(&t.file))?)))
+        .collect()
+}
+
+pub fn profile_dir(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)> {
+    let ds = Dataset::read(dir)?;
+    if ds.spec_digest != spec.digest {
+        tracing::warn!(
+            "{} was made from another version of the spec (sha256 {}…); profiling against {}",
+            dir.display(),
+            &ds.spec_digest[..12.min(ds.spec_digest.len())],
+            spec.path.display()
+        );
+    }
+    let tables = load_tables(dir, &ds)?;
+    profile_tables(spec, &ds, &tables)
+}
+
+pub fn profile_tables(
+    spec: &Spec,
+    ds: &Dataset,
+    tables: &[(String, DataFrame)],
+) -> anyhow::Result<(Profile, Samples)> {
+    let k = match ds.origin {
+        Origin::Production => spec.masking.k,
+        Origin::Synthetic => 1,
+    };
+    let mut samples = Samples::new();
+    let mut out = Vec::new();
+    for (name, df) in tables {
+        let tp = profile_table(spec, ds, name, df, tables, k, &mut samples)
+            .with_context(|| format!("profiling table `{name}`"))?;
+        out.push(tp);
+    }
+    let unknown_tables = ds
+        .extraction
+        .as_ref()
+        .map(|e| {
+            e.source_schema
+                .iter()
+                .filter(|t| spec.table(&t.name).is_none())
+                .map(|t| t.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let rules = run_rules(spec, tables);
+    Ok((
+        Profile {
+            format: FORMAT.into(),
+            domain: spec.domain.clone(),
+            origin: ds.origin,
+            spec_digest: ds.spec_digest.clone(),
+            created_at: crate::dataset::now_rfc3339(),
+            disclosure_k: k,
+            tables: out,
+            unknown_tables,
+            rules,
+        },
+        samples,
+    ))
+}
+
+fn profile_table(
+    spec: &Spec,
+    ds: &Dataset,
+    name: &str,
+    df: &DataFrame,
+    all: &[(String, DataFrame)],
+    k: u64,
+    samples: &mut Samples,
+) -> anyhow::Result<TableProfile> {
+    let st = spec.table(name);
+    let key = st.and_then(|t| t.key.clone());
+    let mut columns = Vec::new();
+    for col in df.columns() {
+        let s = col.as_materialized_series();
+        let cname = s.name().to_string();
+        let meta = ds.column(name, &cname);
+        let mask = meta.map_or(MaskMethod::Keep, |m| m.method);
+        let ty = frame::logical_type(s.dtype());
+        let nulls = s.null_count() as u64;
+        let distinct = s.drop_nulls().n_unique()? as u64;
+        let mut cp = ColumnProfile {
+            name: cname.clone(),
+            logical_type: meta.map_or(ty, |m| m.logical_type),
+            mask,
+            rows: s.len() as u64,
+            nulls,
+            distinct,
+            type_errors: meta.map_or(0, |m| m.type_errors),
+            numeric: None,
+            categories: None,
+            text: None,
+            out_of_range: None,
+        };
+        if mask == MaskMethod::Keep && ty != LogicalType::Text {
+            let values = numeric_values(s)?;
+            if let Some((lo, hi)) = st
+                .and_then(|t| t.column(&cname))
+                .and_then(|c| c.declared_range())
+            {
+                let lo = lo.unwrap_or(f64::NEG_INFINITY);
+                let hi = hi.unwrap_or(f64::INFINITY);
+                cp.out_of_range =
+                    Some(values.iter().filter(|v| **v < lo || **v > hi).count() as u64);
+            }
+            cp.numeric = numeric_stats(&values);
+            samples.insert((name.to_string(), cname.clone()), values);
+        }
+        if ty == LogicalType::Text || meta.is_some_and(|m| m.raw_text.is_some()) {
+            let mut t = match meta.and_then(|m| m.raw_text.clone()) {
+                Some(raw) => raw,
+                None => {
+                    let mut t = TextStats::default();
+                    if let Ok(ca) = s.str() {
+                        ca.iter().flatten().for_each(|v| t.add(v));
+                    }
+                    t
+                }
+            };
+            t.suppress_rare(k);
+            cp.text = Some(t);
+        }
+        if mask == MaskMethod::Keep
+            && ty == LogicalType::Text
+            && distinct as usize <= MAX_CATEGORIES
+        {
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for v in s.str()?.iter().flatten() {
+                *counts.entry(v.to_string()).or_default() += 1;
+            }
+            let mut cats = Categories::default();
+            for (v, n) in counts {
+                if n >= k {
+                    cats.values.insert(v, n);
+                } else {
+                    cats.withheld_rows += n;
+                    cats.withheld_values += 1;
+                }
+            }
+            cp.categories = Some(cats);
+        }
+        columns.push(cp);
+    }
+
+    let duplicate_keys = match key.as_deref().and_then(|k| df.column(k).ok()) {
+        Some(c) => {
+            let s = c.as_materialized_series().drop_nulls();
+            (s.len() - s.n_unique()?) as u64
+        }
+        None => 0,
+    };
+    let orphans = match ds
+        .extraction
+        .as_ref()
+        .and_then(|e| e.tables.iter().find(|t| t.name == name))
+    {
+        Some(et) => et.orphans.clone(),
+        None => orphans_in_data(spec, name, df, all)?,
+    };
+    let source_columns = ds
+        .extraction
+        .as_ref()
+        .and_then(|e| e.source_schema.iter().find(|t| t.name == name))
+        .map(|t| t.columns.clone());
+    Ok(TableProfile {
+        name: name.to_string(),
+        rows: df.height() as u64,
+        key,
+        duplicate_keys,
+        orphans,
+        columns,
+        source_columns,
+    })
+}
+
+/// Non-null values of a numeric or timestamp column as `f64` (timestamps in microseconds).
+fn numeric_values(s: &Series) -> anyhow::Result<Vec<f64>> {
+    let s = match s.dtype() {
+        DataType::Datetime(..) | DataType::Date => s
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?
+            .cast(&DataType::Int64)?,
+        _ => s.clone(),
+    };
+    let f = s.cast(&DataType::Float64)?;
+    Ok(f.f64()?
+        .iter()
+        .flatten()
+        .filter(|v| v.is_finite())
+        .collect())
+}
+
+pub fn numeric_stats(values: &[f64]) -> Option<NumericStats> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = if values.len() > 1 {
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(NumericStats {
+        count: values.len() as u64,
+        min: sorted[0],
+        max: sorted[sorted.len() - 1],
+        mean,
+        std: var.sqrt(),
+        quantiles: QUANTILES
+            .iter()
+            .map(|q| (*q, quantile_sorted(&sorted, *q)))
+            .collect(),
+    })
+}
+
+/// Linear interpolation between order statistics (numpy's default, `method="linear"`).
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Orphans counted in the data itself (synthetic data, or data without extraction facts).
+fn orphans_in_data(
+    spec: &Spec,
+    name: &str,
+    df: &DataFrame,
+    all: &[(String, DataFrame)],
+) -> anyhow::Result<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    let Some(t) = spec.table(name) else {
+        return Ok(out);
+    };
+    for (c, rt, rc) in t.references() {
+        let (Ok(child), Some((_, parent))) =
+            (df.column(&c.name), all.iter().find(|(n, _)| n == rt))
+        else {
+            continue;
+        };
+        let Ok(pk) = parent.column(rc) else { continue };
+        let keys: HashSet<String> = as_text(pk.as_materialized_series())?
+            .into_iter()
+            .flatten()
+            .collect();
+        let n = as_text(child.as_materialized_series())?
+            .into_iter()
+            .flatten()
+            .filter(|v| !keys.contains(v))
+            .count();
+        out.insert(c.name.clone(), n as u64);
+    }
+    Ok(out)
+}
+
+fn as_text(s: &Series) -> anyhow::Result<Vec<Option<String>>> {
+    let t = s.cast(&DataType::String)?;
+    Ok(t.str()?.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// Runs each `[[rules]]` query over the tables; a rule that fails to run is reported, not fatal.
+pub fn run_rules(spec: &Spec, tables: &[(String, DataFrame)]) -> Vec<RuleResult> {
+    spec.rules
+        .iter()
+        .map(|r| {
+            let mut ctx = SQLContext::new();
+            for (name, df) in tables {
+                ctx.register(name, df.clone().lazy());
+            }
+            match ctx.execute(&r.sql).and_then(|lf| lf.collect()) {
+                Ok(df) => RuleResult {
+                    name: r.name.clone(),
+                    violations: df.height() as u64,
+                    examples: examples(&df, 5),
+                    error: None,
+                },
+                Err(e) => RuleResult {
+                    name: r.name.clone(),
+                    violations: 0,
+                    examples: vec![],
+                    error: Some(format!("the rule's SQL did not run on this data: {e}")),
+                },
+            }
+        })
+        .collect()
+}
+
+fn examples(df: &DataFrame, n: usize) -> Vec<String> {
+    let head = df.head(Some(n));
+    (0..head.height())
+        .map(|i| {
+            head.columns()
+                .iter()
+                .map(|c| {
+                    let v = c.get(i).map(|v| v.to_string()).unwrap_or_default();
+                    format!("{}={}", c.name(), v.trim_matches('"'))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_like_numpy() {
+        // numpy.quantile([1, 2, 4, 8], [0.5, 0.9]) == [3.0, 6.8]
+        let s = [1.0, 2.0, 4.0, 8.0];
+        assert!((quantile_sorted(&s, 0.5) - 3.0).abs() < 1e-12);
+        assert!((quantile_sorted(&s, 0.9) - 6.8).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,167 @@
+//! Reports: `report.json` (the versioned contract CI scripts build on), `summary.md` for CI
+//! comments, and the terminal summary. Plain types in, text out.
+
+use std::fmt::Write as _;
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{Finding, Severity, Verdict};
+
+pub const FORMAT: &str = "realitycheck.report/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub format: String,
+    pub tool_version: String,
+    pub created_at: String,
+    pub domain: String,
+    pub spec_digest: String,
+    pub verdict: Verdict,
+    pub counts: Counts,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Counts {
+    pub fail: usize,
+    pub warn: usize,
+    pub info: usize,
+}
+
+impl Report {
+    pub fn new(domain: &str, spec_digest: &str, findings: Vec<Finding>) -> Report {
+        let count = |s| findings.iter().filter(|f| f.severity == s).count();
+        Report {
+            format: FORMAT.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            created_at: crate::dataset::now_rfc3339(),
+            domain: domain.into(),
+            spec_digest: spec_digest.into(),
+            verdict: crate::compare::verdict(&findings),
+            counts: Counts {
+                fail: count(Severity::Fail),
+                warn: count(Severity::Warn),
+                info: count(Severity::Info),
+            },
+            findings,
+        }
+    }
+
+    fn notable(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info)
+    }
+
+    fn verdict_line(&self) -> String {
+        format!(
+            "{}: {} failing, {} warning, {} passing checks",
+            match self.verdict {
+                Verdict::Pass => "PASS",
+                Verdict::Fail => "FAIL",
+            },
+            self.counts.fail,
+            self.counts.warn,
+            self.counts.info
+        )
+    }
+
+    /// The terminal summary: a table of failing and warning findings, then the verdict.
+    pub fn to_terminal(&self, color: bool) -> String {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if !color {
+            t.force_no_tty();
+        }
+        t.set_header(vec![
+            "severity",
+            "kind",
+            "where",
+            "metric",
+            "value",
+            "threshold",
+            "what",
+        ]);
+        for f in self.notable() {
+            let sev = Cell::new(f.severity.as_str());
+            let sev = if color {
+                sev.fg(if f.severity == Severity::Fail {
+                    Color::Red
+                } else {
+                    Color::Yellow
+                })
+            } else {
+                sev
+            };
+            t.add_row(vec![
+                sev,
+                Cell::new(f.kind.as_str()),
+                Cell::new(f.location()),
+                Cell::new(&f.metric),
+                Cell::new(fmt_num(f.value)),
+                Cell::new(fmt_num(f.threshold)),
+                Cell::new(&f.message),
+            ]);
+        }
+        let mut s = String::new();
+        if self.notable().next().is_some() {
+            let _ = writeln!(s, "{t}");
+        }
+        let _ = writeln!(s, "{}", self.verdict_line());
+        s
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# realitycheck: {}\n", self.domain);
+        let _ = writeln!(s, "**{}**\n", self.verdict_line());
+        let notable: Vec<&Finding> = self.notable().collect();
+        if !notable.is_empty() {
+            let _ = writeln!(
+                s,
+                "| severity | kind | where | metric | value | threshold | finding | suggested change |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|---:|---:|---|---|");
+            for f in notable {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | `{}` | {} | {} | {} | {} | {} |",
+                    f.severity.as_str(),
+                    f.kind.as_str(),
+                    f.location(),
+                    f.metric,
+                    fmt_num(f.value),
+                    fmt_num(f.threshold),
+                    md_escape(&f.message),
+                    md_escape(f.suggestion.as_deref().unwrap_or(""))
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nrealitycheck {} · spec sha256 `{}` · {}",
+            self.tool_version,
+            &self.spec_digest[..12.min(self.spec_digest.len())],
+            self.created_at
+        );
+        s
+    }
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn fmt_num(x: f64) -> String {
+    if x.is_infinite() {
+        "-".into()
+    } else if x == x.trunc() && x.abs() < 1e12 {
+        format!("{x:.0}")
+    } else if x.abs() >= 0.001 {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.2e}")
+    }
+}

@@ -1,0 +1,403 @@
+//! The domain spec: one TOML file that says what valid data looks like, how production is
+//! sampled and masked, and where the gate stands.
+//!
+//! `Spec::load` parses (unknown keys are errors), then validates and collects *every* problem
+//! before returning, each with `file:line:col`, the key, and what was expected. Everything after
+//! this module works on the typed [`Spec`] and never sees TOML.
+
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use validate::parse_timestamp;
+
+/// A validated domain spec.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, hex: what reports and audits cite.
+    pub digest: String,
+    pub domain: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub source: Source,
+    pub masking: Masking,
+    /// Tables in generation order: every table after the tables it references.
+    pub tables: Vec<Table>,
+    pub rules: Vec<Rule>,
+    pub gate: Gate,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub url: Option<String>,
+    pub sample: Sample,
+    pub statement_timeout_s: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sample {
+    /// Keep each root row with this probability (0, 1].
+    Fraction(f64),
+    /// Keep about this many root rows.
+    Rows(u64),
+}
+
+#[derive(Debug, Clone)]
+pub struct Masking {
+    pub key_env: String,
+    pub unclassified: Unclassified,
+    /// Disclosure control: values seen fewer than `k` times in production are never printed.
+    pub k: u64,
+}
+
+/// What extraction does with a production column the spec does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unclassified {
+    /// Stop with an error listing every such column (the default).
+    Refuse,
+    /// Record the column's existence and type, copy no value.
+    Redact,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub rows: RowCount,
+    /// The column that identifies a row (for sampling, uniqueness and foreign keys).
+    pub key: Option<String>,
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowCount {
+    Fixed(u64),
+    PerParent { parent: String, dist: PerParentDist },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PerParentDist {
+    Poisson { mean: f64 },
+    Uniform { min: u64, max: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub kind: ColumnKind,
+    /// The PII class (`email`, `name`, `phone`, ...); `None` declares the column non-PII.
+    pub pii: Option<String>,
+    pub mask: MaskMethod,
+    pub null_rate: f64,
+}
+
+#[derive(Debug, Clone)]
+pub enum ColumnKind {
+    Gen(Generator),
+    Ref {
+        table: String,
+        column: String,
+    },
+    Derived {
+        sql: String,
+        ty: Option<LogicalType>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Generator {
+    Sequence {
+        start: i64,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+        round: Option<u32>,
+    },
+    Normal {
+        mean: f64,
+        std: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+        round: Option<u32>,
+    },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+        round: Option<u32>,
+    },
+    Choice {
+        values: Vec<(String, f64)>,
+    },
+    /// Microseconds since the Unix epoch, uniform in `[from, to)`.
+    Timestamp {
+        from: i64,
+        to: i64,
+    },
+    /// A timestamp up to `max_days` after a timestamp of a referenced row.
+    TimestampAfter {
+        table: String,
+        column: String,
+        max_days: f64,
+    },
+    PersonName,
+    Email {
+        domain: String,
+    },
+    /// `#` a digit, `?` an upper-case letter, anything else itself: `+1-###-###-####`.
+    Pattern {
+        format: String,
+    },
+}
+
+/// The type a column has after generation or extraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogicalType {
+    Int,
+    Float,
+    Text,
+    Timestamp,
+}
+
+/// How a column is masked on extraction. See `mask` for what each one keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskMethod {
+    Keep,
+    Hash,
+    HashEmail,
+    Pseudonym,
+    FormatPreserving,
+    Redact,
+}
+
+impl MaskMethod {
+    pub const NAMES: &'static str = "keep, hash, hash_email, pseudonym, format_preserving, redact";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaskMethod::Keep => "keep",
+            MaskMethod::Hash => "hash",
+            MaskMethod::HashEmail => "hash_email",
+            MaskMethod::Pseudonym => "pseudonym",
+            MaskMethod::FormatPreserving => "format_preserving",
+            MaskMethod::Redact => "redact",
+        }
+    }
+
+    /// Methods that keep each character's class in place, so shapes survive masking.
+    pub fn keeps_shape(self) -> bool {
+        matches!(self, MaskMethod::Keep | MaskMethod::FormatPreserving)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub sql: String,
+}
+
+/// Thresholds on effect sizes already corrected for sample size (see `compare`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Gate {
+    pub ks: f64,
+    pub psi: f64,
+    pub js: f64,
+    pub unseen_share: f64,
+    pub unseen_shape_share: f64,
+    pub encoding_anomalies: u64,
+    pub null_rate_delta: f64,
+    /// Share of production values outside the spec's declared range that fails the gate.
+    pub range_share: f64,
+    /// Significance level behind the sample-size correction.
+    pub alpha: f64,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            ks: 0.10,
+            psi: 0.20,
+            js: 0.10,
+            unseen_share: 0.001,
+            unseen_shape_share: 0.005,
+            encoding_anomalies: 0,
+            null_rate_delta: 0.05,
+            range_share: 0.0,
+            alpha: 0.05,
+        }
+    }
+}
+
+impl Spec {
+    /// Reads, parses and validates a spec file; on failure every problem is reported at once.
+    pub fn load(path: &Path) -> Result<Spec, SpecErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| SpecErrors {
+            errors: vec![SpecError {
+                path: path.to_path_buf(),
+                line: 0,
+                col: 0,
+                key: String::new(),
+                message: format!("cannot read the spec: {e}"),
+            }],
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses spec text; `path` is only used to say where a problem is.
+    pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
+        validate::parse(path, text)
+    }
+
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The tables this one references through `ref` columns, in column order.
+    pub fn references(&self) -> impl Iterator<Item = (&Column, &str, &str)> {
+        self.columns.iter().filter_map(|c| match &c.kind {
+            ColumnKind::Ref { table, column } => Some((c, table.as_str(), column.as_str())),
+            _ => None,
+        })
+    }
+}
+
+impl Column {
+    /// The logical type the generator produces (derived columns: declared or `None`).
+    pub fn logical_type(&self, spec: &Spec) -> Option<LogicalType> {
+        match &self.kind {
+            ColumnKind::Gen(g) => Some(match g {
+                Generator::Sequence { .. } | Generator::Int { .. } => LogicalType::Int,
+                Generator::Float { round: Some(0), .. }
+                | Generator::Normal { round: Some(0), .. }
+                | Generator::LogNormal { round: Some(0), .. } => LogicalType::Int,
+                Generator::Float { .. }
+                | Generator::Normal { .. }
+                | Generator::LogNormal { .. } => LogicalType::Float,
+                Generator::Choice { .. }
+                | Generator::PersonName
+                | Generator::Email { .. }
+                | Generator::Pattern { .. } => LogicalType::Text,
+                Generator::Timestamp { .. } | Generator::TimestampAfter { .. } => {
+                    LogicalType::Timestamp
+                }
+            }),
+            ColumnKind::Ref { table, column } => spec
+                .table(table)
+                .and_then(|t| t.column(column))
+                .and_then(|c| c.logical_type(spec)),
+            ColumnKind::Derived { ty, .. } => *ty,
+        }
+    }
+
+    /// The declared range of values, where the generator has one: production values outside it
+    /// are findings.
+    pub fn declared_range(&self) -> Option<(Option<f64>, Option<f64>)> {
+        match &self.kind {
+            ColumnKind::Gen(g) => match g {
+                Generator::Int { min, max } => Some((Some(*min as f64), Some(*max as f64))),
+                Generator::Float { min, max, .. } => Some((Some(*min), Some(*max))),
+                Generator::Normal { min, max, .. } | Generator::LogNormal { min, max, .. } => {
+                    if min.is_none() && max.is_none() {
+                        None
+                    } else {
+                        Some((*min, *max))
+                    }
+                }
+                Generator::Timestamp { from, to } => Some((Some(*from as f64), Some(*to as f64))),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The categories a `choice` column may take.
+    pub fn categories(&self) -> Option<Vec<&str>> {
+        match &self.kind {
+            ColumnKind::Gen(Generator::Choice { values }) => {
+                Some(values.iter().map(|(v, _)| v.as_str()).collect())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One problem in a spec, located.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    pub path: PathBuf,
+    /// 1-based; 0 when the problem has no place in the file (it cannot be read).
+    pub line: usize,
+    pub col: usize,
+    /// The dotted key the problem is about, e.g. `tables.orders.columns.total`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.col)?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in a spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecErrors {
+    pub errors: Vec<SpecError>,
+}
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        writeln!(
+            f,
+            "the spec has {n} problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.errors {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
+/// SHA-256 of some bytes, as lower-case hex.
+pub fn hex_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    validate::hex(&Sha256::digest(bytes))
+}
+
+pub(crate) use validate::is_identifier;
+
+/// Bytes as lower-case hex.
+pub fn hex_digest_of(bytes: &[u8]) -> String {
+    validate::hex(bytes)
+}

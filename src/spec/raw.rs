@@ -1,0 +1,143 @@
+//! What users write: the serde model of a spec file, checked for unknown keys and types only.
+//!
+//! Every struct denies unknown fields, so a typo is an error that names the key and its place.
+//! Meaning (does the referenced table exist? does `mu` apply to `gen = "int"`?) is checked in
+//! `validate`, which collects every problem before reporting.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpec {
+    pub domain: Spanned<RawDomain>,
+    pub source: Option<Spanned<RawSource>>,
+    pub masking: Option<Spanned<RawMasking>>,
+    #[serde(default)]
+    pub tables: IndexMap<String, Spanned<RawTable>>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawRule>>,
+    pub gate: Option<Spanned<RawGate>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDomain {
+    pub name: String,
+    pub seed: u64,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub url: Option<String>,
+    pub sample: Option<Spanned<RawSample>>,
+    pub statement_timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSample {
+    pub percent: Option<f64>,
+    pub rows: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMasking {
+    pub key_env: Option<String>,
+    pub unclassified: Option<String>,
+    pub k: Option<u64>,
+    pub quasi_identifiers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTable {
+    pub rows: Option<u64>,
+    pub rows_per: Option<Spanned<RawRowsPer>>,
+    pub key: Option<String>,
+    #[serde(default)]
+    pub columns: IndexMap<String, Spanned<RawColumn>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRowsPer {
+    pub parent: String,
+    pub dist: String,
+    pub mean: Option<f64>,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+/// One column: exactly one of `gen`, `ref` or `sql`, plus the generator's parameters and the
+/// column's privacy classification. Flat on purpose: the error for a misspelt key lists every key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumn {
+    pub r#gen: Option<String>,
+    pub r#ref: Option<String>,
+    pub sql: Option<String>,
+    pub r#type: Option<String>,
+    pub pii: Option<String>,
+    pub mask: Option<String>,
+    pub null_rate: Option<f64>,
+    pub start: Option<i64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub mu: Option<f64>,
+    pub sigma: Option<f64>,
+    pub round: Option<u32>,
+    pub values: Option<IndexMap<String, f64>>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub after: Option<String>,
+    pub max_days: Option<f64>,
+    pub domain: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: String,
+    pub sql: String,
+    pub table: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    pub numeric: Option<RawNumericGate>,
+    pub categorical: Option<RawCategoricalGate>,
+    pub text: Option<RawTextGate>,
+    pub null_rate_delta: Option<f64>,
+    pub range_share: Option<f64>,
+    pub alpha: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNumericGate {
+    pub ks: Option<f64>,
+    pub psi: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategoricalGate {
+    pub js: Option<f64>,
+    pub unseen_share: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTextGate {
+    pub unseen_shape_share: Option<f64>,
+    pub encoding_anomalies: Option<u64>,
+}

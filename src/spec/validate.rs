@@ -1,0 +1,966 @@
+//! From the serde model to the typed [`Spec`], collecting every problem with its place.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use super::raw::{RawColumn, RawSpec};
+use super::*;
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS[.ffffff]` or the same with `T`, into microseconds
+/// since the Unix epoch (UTC, no time zone handling: the spec describes wall-clock values).
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_micros());
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    None
+}
+
+const GENERATORS: &str =
+    "sequence, int, float, normal, lognormal, choice, timestamp, person_name, email, pattern";
+
+/// The generator parameters a column sets, by key name.
+fn params(c: &RawColumn) -> Vec<&'static str> {
+    let mut p = Vec::new();
+    let mut add = |name, set: bool| {
+        if set {
+            p.push(name)
+        }
+    };
+    add("start", c.start.is_some());
+    add("min", c.min.is_some());
+    add("max", c.max.is_some());
+    add("mean", c.mean.is_some());
+    add("std", c.std.is_some());
+    add("mu", c.mu.is_some());
+    add("sigma", c.sigma.is_some());
+    add("round", c.round.is_some());
+    add("values", c.values.is_some());
+    add("from", c.from.is_some());
+    add("to", c.to.is_some());
+    add("after", c.after.is_some());
+    add("max_days", c.max_days.is_some());
+    add("domain", c.domain.is_some());
+    add("format", c.format.is_some());
+    p
+}
+
+/// (allowed, required) parameters of each generator.
+fn generator_params(name: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    Some(match name {
+        "sequence" => (&["start"], &[]),
+        "int" => (&["min", "max"], &["min", "max"]),
+        "float" => (&["min", "max", "round"], &["min", "max"]),
+        "normal" => (&["mean", "std", "min", "max", "round"], &["mean", "std"]),
+        "lognormal" => (&["mu", "sigma", "min", "max", "round"], &["mu", "sigma"]),
+        "choice" => (&["values"], &["values"]),
+        "timestamp" => (&["from", "to", "after", "max_days"], &[]),
+        "person_name" => (&[], &[]),
+        "email" => (&["domain"], &[]),
+        "pattern" => (&["format"], &["format"]),
+        _ => return None,
+    })
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+    errors: Vec<SpecError>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) {
+        let (line, col) = line_col(self.text, span.start);
+        self.errors.push(SpecError {
+            path: self.path.to_path_buf(),
+            line,
+            col,
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+pub(super) fn parse(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
+    let mut cx = Ctx {
+        path,
+        text,
+        errors: Vec::new(),
+    };
+    let raw: RawSpec = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            cx.err(span, "", e.message().trim().to_string());
+            return Err(SpecErrors { errors: cx.errors });
+        }
+    };
+    let spec = build(&mut cx, raw);
+    if cx.errors.is_empty() {
+        Ok(spec)
+    } else {
+        Err(SpecErrors { errors: cx.errors })
+    }
+}
+
+fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
+    let digest = hex(&Sha256::digest(cx.text.as_bytes()));
+    let dspan = raw.domain.span();
+    let domain = raw.domain.into_inner();
+    if domain.name.is_empty()
+        || !domain
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        cx.err(
+            dspan.clone(),
+            "domain.name",
+            "expected a non-empty name of letters, digits, `_` or `-` (it names the report folder)",
+        );
+    }
+
+    let source = match raw.source {
+        None => Source {
+            url: None,
+            sample: Sample::Fraction(1.0),
+            statement_timeout_s: 300,
+        },
+        Some(s) => {
+            let span = s.span();
+            let s = s.into_inner();
+            let sample = match s.sample {
+                None => Sample::Fraction(1.0),
+                Some(sm) => {
+                    let sspan = sm.span();
+                    match (sm.get_ref().percent, sm.get_ref().rows) {
+                        (Some(p), None) if p > 0.0 && p <= 100.0 => Sample::Fraction(p / 100.0),
+                        (None, Some(r)) if r > 0 => Sample::Rows(r),
+                        _ => {
+                            cx.err(
+                                sspan,
+                                "source.sample",
+                                "expected exactly one of `percent` (0 < p <= 100) or `rows` (> 0)",
+                            );
+                            Sample::Fraction(1.0)
+                        }
+                    }
+                }
+            };
+            if s.statement_timeout_s == Some(0) {
+                cx.err(
+                    span,
+                    "source.statement_timeout_s",
+                    "expected a number of seconds > 0",
+                );
+            }
+            Source {
+                url: s.url,
+                sample,
+                statement_timeout_s: s.statement_timeout_s.unwrap_or(300),
+            }
+        }
+    };
+
+    let masking = match raw.masking {
+        None => Masking {
+            key_env: "REALITYCHECK_MASK_KEY".into(),
+            unclassified: Unclassified::Refuse,
+            k: 5,
+        },
+        Some(m) => {
+            let span = m.span();
+            let m = m.into_inner();
+            let unclassified = match m.unclassified.as_deref() {
+                None | Some("refuse") => Unclassified::Refuse,
+                Some("redact") => Unclassified::Redact,
+                Some(other) => {
+                    cx.err(
+                        span.clone(),
+                        "masking.unclassified",
+                        format!("unknown policy `{other}`; expected `refuse` or `redact`"),
+                    );
+                    Unclassified::Refuse
+                }
+            };
+            if m.k == Some(0) {
+                cx.err(span.clone(), "masking.k", "expected k >= 1");
+            }
+            if m.quasi_identifiers.is_some() {
+                cx.err(
+                    span,
+                    "masking.quasi_identifiers",
+                    "k-anonymity over quasi-identifiers is not implemented yet; remove the key",
+                );
+            }
+            Masking {
+                key_env: m.key_env.unwrap_or_else(|| "REALITYCHECK_MASK_KEY".into()),
+                unclassified,
+                k: m.k.unwrap_or(5),
+            }
+        }
+    };
+
+    // Column names per table first, so references can be checked in any order.
+    let names: BTreeMap<String, BTreeSet<String>> = raw
+        .tables
+        .iter()
+        .map(|(t, spec)| (t.clone(), spec.get_ref().columns.keys().cloned().collect()))
+        .collect();
+
+    let mut tables = Vec::new();
+    for (tname, traw) in raw.tables {
+        let tspan = traw.span();
+        let traw = traw.into_inner();
+        let tkey = format!("tables.{tname}");
+        if !is_identifier(&tname) {
+            cx.err(
+                tspan.clone(),
+                &tkey,
+                "expected a table name of letters, digits and `_`",
+            );
+        }
+        let rows = match (traw.rows, traw.rows_per) {
+            (Some(n), None) => RowCount::Fixed(n),
+            (None, Some(rp)) => {
+                let span = rp.span();
+                let rp = rp.into_inner();
+                if !names.contains_key(&rp.parent) {
+                    cx.err(
+                        span.clone(),
+                        format!("{tkey}.rows_per.parent"),
+                        format!("no table `{}` in this spec", rp.parent),
+                    );
+                }
+                let dist = match rp.dist.as_str() {
+                    "poisson" => match rp.mean {
+                        Some(m) if m > 0.0 && m.is_finite() => PerParentDist::Poisson { mean: m },
+                        _ => {
+                            cx.err(
+                                span,
+                                format!("{tkey}.rows_per.mean"),
+                                "dist = \"poisson\" needs `mean` > 0",
+                            );
+                            PerParentDist::Poisson { mean: 1.0 }
+                        }
+                    },
+                    "uniform" => match (rp.min, rp.max) {
+                        (Some(a), Some(b)) if a <= b => PerParentDist::Uniform { min: a, max: b },
+                        _ => {
+                            cx.err(
+                                span,
+                                format!("{tkey}.rows_per"),
+                                "dist = \"uniform\" needs integers `min` <= `max`",
+                            );
+                            PerParentDist::Uniform { min: 0, max: 0 }
+                        }
+                    },
+                    other => {
+                        cx.err(
+                            span,
+                            format!("{tkey}.rows_per.dist"),
+                            format!(
+                                "unknown distribution `{other}`; expected `poisson` or `uniform`"
+                            ),
+                        );
+                        PerParentDist::Poisson { mean: 1.0 }
+                    }
+                };
+                RowCount::PerParent {
+                    parent: rp.parent,
+                    dist,
+                }
+            }
+            _ => {
+                cx.err(
+                    tspan.clone(),
+                    &tkey,
+                    "expected exactly one of `rows` or `rows_per`",
+                );
+                RowCount::Fixed(0)
+            }
+        };
+        if traw.columns.is_empty() {
+            cx.err(
+                tspan.clone(),
+                format!("{tkey}.columns"),
+                "a table needs at least one column",
+            );
+        }
+        let mut columns = Vec::new();
+        for (cname, craw) in traw.columns {
+            let ckey = format!("{tkey}.columns.{cname}");
+            if !is_identifier(&cname) {
+                cx.err(
+                    craw.span(),
+                    &ckey,
+                    "expected a column name of letters, digits and `_`",
+                );
+            }
+            columns.push(build_column(cx, &names, &tname, cname, &ckey, craw));
+        }
+        let key = match traw.key {
+            Some(k) => {
+                if !columns.iter().any(|c| c.name == k) {
+                    cx.err(
+                        tspan.clone(),
+                        format!("{tkey}.key"),
+                        format!("no column `{k}` in `{tname}`"),
+                    );
+                }
+                Some(k)
+            }
+            None => columns
+                .iter()
+                .any(|c| c.name == "id")
+                .then(|| "id".to_string()),
+        };
+        tables.push((
+            tspan,
+            Table {
+                name: tname,
+                rows,
+                key,
+                columns,
+            },
+        ));
+    }
+
+    check_after_links(cx, &tables);
+    let tables = order_tables(cx, tables);
+
+    let mut rules = Vec::new();
+    for (i, r) in raw.rules.into_iter().enumerate() {
+        let span = r.span();
+        let r = r.into_inner();
+        if r.name.trim().is_empty() {
+            cx.err(
+                span.clone(),
+                format!("rules[{i}].name"),
+                "a rule needs a name",
+            );
+        }
+        if !r.sql.trim().to_ascii_uppercase().starts_with("SELECT") {
+            cx.err(
+                span,
+                format!("rules[{i}].sql"),
+                "expected a Polars SQL `SELECT` that returns the violating rows",
+            );
+        }
+        let _ = r.table;
+        rules.push(Rule {
+            name: r.name,
+            sql: r.sql,
+        });
+    }
+
+    let gate = build_gate(cx, raw.gate);
+
+    Spec {
+        path: cx.path.to_path_buf(),
+        digest,
+        domain: domain.name,
+        description: domain.description,
+        seed: domain.seed,
+        source,
+        masking,
+        tables,
+        rules,
+        gate,
+    }
+}
+
+fn build_column(
+    cx: &mut Ctx<'_>,
+    names: &BTreeMap<String, BTreeSet<String>>,
+    table: &str,
+    name: String,
+    key: &str,
+    craw: Spanned<RawColumn>,
+) -> Column {
+    let span = craw.span();
+    let c = craw.into_inner();
+    let set = params(&c);
+    let null_rate = match c.null_rate {
+        Some(r) if (0.0..1.0).contains(&r) => r,
+        Some(_) => {
+            cx.err(
+                span.clone(),
+                format!("{key}.null_rate"),
+                "expected 0 <= null_rate < 1",
+            );
+            0.0
+        }
+        None => 0.0,
+    };
+    let mask = match (c.mask.as_deref(), &c.pii) {
+        (None, None) => MaskMethod::Keep,
+        (None, Some(_)) => {
+            cx.err(
+                span.clone(),
+                format!("{key}.mask"),
+                format!(
+                    "a column with `pii` needs a `mask`; expected one of {}",
+                    MaskMethod::NAMES
+                ),
+            );
+            MaskMethod::Redact
+        }
+        (Some(m), pii) => match parse_mask(m) {
+            Some(MaskMethod::Keep) if pii.is_some() => {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.mask"),
+                    "a PII column cannot be kept unmasked; choose hash, hash_email, pseudonym, format_preserving or redact",
+                );
+                MaskMethod::Redact
+            }
+            Some(m) => m,
+            None => {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.mask"),
+                    format!("unknown mask `{m}`; expected one of {}", MaskMethod::NAMES),
+                );
+                MaskMethod::Redact
+            }
+        },
+    };
+
+    let kinds = [c.r#gen.is_some(), c.r#ref.is_some(), c.sql.is_some()];
+    let kind = if kinds.iter().filter(|k| **k).count() != 1 {
+        cx.err(
+            span.clone(),
+            key,
+            "expected exactly one of `gen`, `ref` or `sql`",
+        );
+        ColumnKind::Gen(Generator::Sequence { start: 1 })
+    } else if let Some(r) = &c.r#ref {
+        if !set.is_empty() {
+            cx.err(
+                span.clone(),
+                key,
+                format!(
+                    "`ref` takes no generator parameters (found {})",
+                    set.join(", ")
+                ),
+            );
+        }
+        match r.split_once('.') {
+            Some((t, col)) if names.get(t).is_some_and(|cols| cols.contains(col)) => {
+                ColumnKind::Ref {
+                    table: t.into(),
+                    column: col.into(),
+                }
+            }
+            _ => {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.ref"),
+                    format!("`{r}` is not a column of this spec; expected `table.column`"),
+                );
+                ColumnKind::Ref {
+                    table: String::new(),
+                    column: String::new(),
+                }
+            }
+        }
+    } else if let Some(sql) = c.sql {
+        if !set.is_empty() {
+            cx.err(
+                span.clone(),
+                key,
+                format!(
+                    "`sql` takes no generator parameters (found {})",
+                    set.join(", ")
+                ),
+            );
+        }
+        let ty = match c.r#type.as_deref() {
+            None => {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.type"),
+                    "a `sql` column needs `type` (int, float, text or timestamp) so production values can be read as that type",
+                );
+                None
+            }
+            Some("int") => Some(LogicalType::Int),
+            Some("float") => Some(LogicalType::Float),
+            Some("text") => Some(LogicalType::Text),
+            Some("timestamp") => Some(LogicalType::Timestamp),
+            Some(other) => {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.type"),
+                    format!("unknown type `{other}`; expected int, float, text or timestamp"),
+                );
+                None
+            }
+        };
+        ColumnKind::Derived { sql, ty }
+    } else {
+        let g = c.r#gen.clone().unwrap_or_default();
+        match generator_params(&g) {
+            None => {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.gen"),
+                    format!("unknown generator `{g}`; expected one of {GENERATORS}"),
+                );
+                ColumnKind::Gen(Generator::Sequence { start: 1 })
+            }
+            Some((allowed, required)) => {
+                for p in &set {
+                    if !allowed.contains(p) {
+                        let takes = if allowed.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            allowed.join(", ")
+                        };
+                        cx.err(
+                            span.clone(),
+                            format!("{key}.{p}"),
+                            format!("`{p}` does not apply to gen = \"{g}\"; it takes {takes}"),
+                        );
+                    }
+                }
+                for p in required.iter() {
+                    if !set.contains(p) {
+                        cx.err(
+                            span.clone(),
+                            format!("{key}.{p}"),
+                            format!("gen = \"{g}\" needs `{p}`"),
+                        );
+                    }
+                }
+                if c.r#type.is_some() {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.type"),
+                        "`type` is only for `sql` columns",
+                    );
+                }
+                ColumnKind::Gen(build_generator(cx, names, table, &g, key, &span, &c))
+            }
+        }
+    };
+    Column {
+        name,
+        kind,
+        pii: c.pii,
+        mask,
+        null_rate,
+    }
+}
+
+fn build_generator(
+    cx: &mut Ctx<'_>,
+    names: &BTreeMap<String, BTreeSet<String>>,
+    table: &str,
+    g: &str,
+    key: &str,
+    span: &Range<usize>,
+    c: &RawColumn,
+) -> Generator {
+    let mut check = |ok: bool, what: &str, msg: &str| {
+        if !ok {
+            cx.err(span.clone(), format!("{key}.{what}"), msg.to_string());
+        }
+    };
+    match g {
+        "sequence" => Generator::Sequence {
+            start: c.start.unwrap_or(1),
+        },
+        "int" => {
+            let (min, max) = (c.min.unwrap_or(0.0), c.max.unwrap_or(0.0));
+            check(
+                min.fract() == 0.0 && max.fract() == 0.0,
+                "min",
+                "gen = \"int\" needs whole numbers",
+            );
+            check(min <= max, "max", "expected min <= max");
+            Generator::Int {
+                min: min as i64,
+                max: max as i64,
+            }
+        }
+        "float" => {
+            let (min, max) = (c.min.unwrap_or(0.0), c.max.unwrap_or(1.0));
+            check(min < max, "max", "expected min < max");
+            Generator::Float {
+                min,
+                max,
+                round: c.round,
+            }
+        }
+        "normal" => {
+            let std = c.std.unwrap_or(1.0);
+            check(std > 0.0, "std", "expected std > 0");
+            check_bounds(cx, key, span, c.min, c.max);
+            Generator::Normal {
+                mean: c.mean.unwrap_or(0.0),
+                std,
+                min: c.min,
+                max: c.max,
+                round: c.round,
+            }
+        }
+        "lognormal" => {
+            let sigma = c.sigma.unwrap_or(1.0);
+            check(sigma > 0.0, "sigma", "expected sigma > 0");
+            check_bounds(cx, key, span, c.min, c.max);
+            Generator::LogNormal {
+                mu: c.mu.unwrap_or(0.0),
+                sigma,
+                min: c.min,
+                max: c.max,
+                round: c.round,
+            }
+        }
+        "choice" => {
+            let values: Vec<(String, f64)> =
+                c.values.clone().unwrap_or_default().into_iter().collect();
+            check(!values.is_empty(), "values", "expected at least one value");
+            check(
+                values.iter().all(|(_, w)| *w > 0.0 && w.is_finite()),
+                "values",
+                "expected every weight > 0",
+            );
+            Generator::Choice { values }
+        }
+        "timestamp" => match (&c.from, &c.to, &c.after) {
+            (Some(from), Some(to), None) => {
+                let (f, t) = (parse_timestamp(from), parse_timestamp(to));
+                check(
+                    f.is_some(),
+                    "from",
+                    "expected a date `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`",
+                );
+                check(
+                    t.is_some(),
+                    "to",
+                    "expected a date `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`",
+                );
+                let (f, t) = (f.unwrap_or(0), t.unwrap_or(1));
+                check(f < t, "to", "expected from < to");
+                check(
+                    c.max_days.is_none(),
+                    "max_days",
+                    "`max_days` goes with `after`, not with `from`/`to`",
+                );
+                Generator::Timestamp { from: f, to: t }
+            }
+            (None, None, Some(after)) => {
+                let days = c.max_days.unwrap_or(0.0);
+                check(days > 0.0, "max_days", "`after` needs `max_days` > 0");
+                let (t, col) = after.split_once('.').unwrap_or(("", ""));
+                let ok = names.get(t).is_some_and(|cols| cols.contains(col)) && t != table;
+                check(
+                    ok,
+                    "after",
+                    "expected `table.column` of another table in this spec",
+                );
+                Generator::TimestampAfter {
+                    table: t.into(),
+                    column: col.into(),
+                    max_days: days,
+                }
+            }
+            _ => {
+                check(
+                    false,
+                    "from",
+                    "gen = \"timestamp\" needs `from` and `to`, or `after` and `max_days`",
+                );
+                Generator::Timestamp { from: 0, to: 1 }
+            }
+        },
+        "person_name" => Generator::PersonName,
+        "email" => Generator::Email {
+            domain: c.domain.clone().unwrap_or_else(|| "example.com".into()),
+        },
+        "pattern" => {
+            let format = c.format.clone().unwrap_or_default();
+            check(
+                !format.is_empty(),
+                "format",
+                "expected a non-empty pattern such as \"+1-###-###-####\"",
+            );
+            Generator::Pattern { format }
+        }
+        _ => unreachable!("generator_params knows every name"),
+    }
+}
+
+fn check_bounds(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    span: &Range<usize>,
+    min: Option<f64>,
+    max: Option<f64>,
+) {
+    if let (Some(a), Some(b)) = (min, max)
+        && a >= b
+    {
+        cx.err(span.clone(), format!("{key}.max"), "expected min < max");
+    }
+}
+
+/// `after = "orders.placed_at"` needs a path to a row of `orders`: the table's `rows_per` parent
+/// or one of its `ref` columns.
+fn check_after_links(cx: &mut Ctx<'_>, tables: &[(Range<usize>, Table)]) {
+    let mut problems = Vec::new();
+    for (span, t) in tables {
+        for c in &t.columns {
+            if let ColumnKind::Gen(Generator::TimestampAfter { table, column, .. }) = &c.kind {
+                let via_parent =
+                    matches!(&t.rows, RowCount::PerParent { parent, .. } if parent == table);
+                let via_ref = t.references().any(|(_, rt, _)| rt == table);
+                if !via_parent && !via_ref && !table.is_empty() {
+                    problems.push((
+                        span.clone(),
+                        format!("tables.{}.columns.{}.after", t.name, c.name),
+                        format!(
+                            "`{}` has no `ref` to `{table}`, so no row of it to be after",
+                            t.name
+                        ),
+                    ));
+                }
+                let target = tables
+                    .iter()
+                    .find(|(_, x)| &x.name == table)
+                    .and_then(|(_, x)| x.column(column));
+                if let Some(target) = target
+                    && !matches!(
+                        target.kind,
+                        ColumnKind::Gen(
+                            Generator::Timestamp { .. } | Generator::TimestampAfter { .. }
+                        )
+                    )
+                {
+                    problems.push((
+                        span.clone(),
+                        format!("tables.{}.columns.{}.after", t.name, c.name),
+                        format!("`{table}.{column}` is not a timestamp column"),
+                    ));
+                }
+            }
+        }
+    }
+    for (s, k, m) in problems {
+        cx.err(s, k, m);
+    }
+}
+
+/// Orders tables so each comes after every table it references; a cycle is an error.
+fn order_tables(cx: &mut Ctx<'_>, tables: Vec<(Range<usize>, Table)>) -> Vec<Table> {
+    let deps = |t: &Table| -> BTreeSet<String> {
+        let mut d: BTreeSet<String> = t.references().map(|(_, rt, _)| rt.to_string()).collect();
+        if let RowCount::PerParent { parent, .. } = &t.rows {
+            d.insert(parent.clone());
+        }
+        d.remove(&t.name);
+        d
+    };
+    let mut pending = tables;
+    let mut done: Vec<Table> = Vec::new();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|(_, t)| {
+            deps(t).iter().all(|d| {
+                done.iter().any(|x| &x.name == d) || !pending.iter().any(|(_, p)| &p.name == d)
+            })
+        });
+        match ready {
+            Some(i) => done.push(pending.remove(i).1),
+            None => {
+                let names: Vec<_> = pending.iter().map(|(_, t)| t.name.as_str()).collect();
+                let span = pending[0].0.clone();
+                cx.err(
+                    span,
+                    "tables",
+                    format!(
+                        "tables reference each other in a cycle: {}",
+                        names.join(", ")
+                    ),
+                );
+                done.extend(pending.drain(..).map(|(_, t)| t));
+            }
+        }
+    }
+    done
+}
+
+fn build_gate(cx: &mut Ctx<'_>, raw: Option<Spanned<super::raw::RawGate>>) -> Gate {
+    let mut g = Gate::default();
+    let Some(raw) = raw else { return g };
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let mut share = |name: &str, v: Option<f64>, slot: &mut f64| {
+        if let Some(v) = v {
+            if (0.0..=1.0).contains(&v) {
+                *slot = v;
+            } else {
+                cx.err(
+                    span.clone(),
+                    format!("gate.{name}"),
+                    "expected a share between 0 and 1",
+                );
+            }
+        }
+    };
+    if let Some(n) = raw.numeric {
+        share("numeric.ks", n.ks, &mut g.ks);
+        if let Some(p) = n.psi {
+            g.psi = p.max(0.0);
+        }
+    }
+    if let Some(c) = raw.categorical {
+        share("categorical.js", c.js, &mut g.js);
+        share(
+            "categorical.unseen_share",
+            c.unseen_share,
+            &mut g.unseen_share,
+        );
+    }
+    if let Some(t) = raw.text {
+        share(
+            "text.unseen_shape_share",
+            t.unseen_shape_share,
+            &mut g.unseen_shape_share,
+        );
+        if let Some(n) = t.encoding_anomalies {
+            g.encoding_anomalies = n;
+        }
+    }
+    share(
+        "null_rate_delta",
+        raw.null_rate_delta,
+        &mut g.null_rate_delta,
+    );
+    share("range_share", raw.range_share, &mut g.range_share);
+    let mut alpha = g.alpha;
+    share("alpha", raw.alpha, &mut alpha);
+    if alpha <= 0.0 || alpha >= 1.0 {
+        cx.err(span, "gate.alpha", "expected 0 < alpha < 1");
+    } else {
+        g.alpha = alpha;
+    }
+    g
+}
+
+fn parse_mask(m: &str) -> Option<MaskMethod> {
+    Some(match m {
+        "keep" => MaskMethod::Keep,
+        "hash" => MaskMethod::Hash,
+        "hash_email" => MaskMethod::HashEmail,
+        "pseudonym" => MaskMethod::Pseudonym,
+        "format_preserving" => MaskMethod::FormatPreserving,
+        "redact" | "null" => MaskMethod::Redact,
+        _ => return None,
+    })
+}
+
+/// Table and column names go into SQL for three databases: letters, digits and `_` only.
+pub(crate) fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match Spec::parse(Path::new("t.toml"), text) {
+            Ok(_) => vec![],
+            Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    const BASE: &str = "[domain]\nname = \"d\"\nseed = 1\n[tables.a]\nrows = 3\n[tables.a.columns]\nid = { gen = \"sequence\" }\n";
+
+    #[test]
+    fn base_parses() {
+        assert!(errors(BASE).is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = errors(&format!(
+            "{BASE}x = {{ gen = \"int\", min = 1, max = 2, bogus = 3 }}\n"
+        ));
+        assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("t.toml:8:"), "{e:?}");
+        assert!(e[0].contains("bogus"), "{e:?}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = format!(
+            "{BASE}x = {{ gen = \"int\", min = 1 }}\ny = {{ gen = \"choice\", values = {{ A = 1 }}, mu = 2 }}\nz = {{ ref = \"nope.id\" }}\nw = {{ gen = \"email\", pii = \"email\" }}\n"
+        );
+        let e = errors(&text);
+        assert_eq!(e.len(), 4, "{e:#?}");
+        assert!(
+            e[0].contains("t.toml:8:")
+                && e[0].contains("columns.x.max")
+                && e[0].contains("needs `max`")
+        );
+        assert!(
+            e[1].contains("t.toml:9:") && e[1].contains("`mu` does not apply to gen = \"choice\"")
+        );
+        assert!(e[2].contains("t.toml:10:") && e[2].contains("nope.id"));
+        assert!(e[3].contains("t.toml:11:") && e[3].contains("needs a `mask`"));
+    }
+
+    #[test]
+    fn cycles_and_bad_after_are_errors() {
+        let text = "[domain]\nname = \"d\"\nseed = 1\n[tables.a]\nrows = 1\n[tables.a.columns]\nid = { gen = \"sequence\" }\nb = { ref = \"b.id\" }\n[tables.b]\nrows = 1\n[tables.b.columns]\nid = { gen = \"sequence\" }\na = { ref = \"a.id\" }\nt = { gen = \"timestamp\", after = \"a.id\", max_days = 3 }\n";
+        let e = errors(text);
+        assert!(e.iter().any(|e| e.contains("cycle")), "{e:#?}");
+        assert!(
+            e.iter().any(|e| e.contains("not a timestamp column")),
+            "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn timestamps_parse() {
+        assert_eq!(parse_timestamp("1970-01-02"), Some(86_400_000_000));
+        assert_eq!(parse_timestamp("1970-01-01 00:00:01.5"), Some(1_500_000));
+        assert_eq!(parse_timestamp("1970-01-01T00:01:00Z"), Some(60_000_000));
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
+    }
+}
