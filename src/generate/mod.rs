@@ -363,13 +363,3 @@ pub fn derive(table: &str, df: DataFrame, name: &str, sql: &str) -> anyhow::Resu
         .map_err(anyhow::Error::from)
         .with_context(|| format!("evaluating `{table}.{name}` = `{sql}` as Polars SQL"))
 }
-
-/// The `i`-th first name (modulo the list), for pseudonyms.
-pub(crate) fn names_first(i: usize) -> &'static str {
-    names::FIRST[i % names::FIRST.len()]
-}
-
-/// The `i`-th last name (modulo the list), for pseudonyms.
-pub(crate) fn names_last(i: usize) -> &'static str {
-    names::LAST[i % names::LAST.len()]
-}

@@ -148,6 +148,19 @@ fn mask_column(c: &Column, ty: LogicalType, rc: &RawColumn, key: &MaskKey) -> (V
             ),
         },
         MaskMethod::Redact => Values::Text(vec![None; cells.len()]),
+        MaskMethod::Pseudonym => {
+            let avoid: HashSet<String> = cells
+                .iter()
+                .flatten()
+                .map(|b| text(b).into_owned())
+                .collect();
+            Values::Text(
+                cells
+                    .iter()
+                    .map(|v| v.as_deref().map(|b| pseudonym(key, b, &avoid)))
+                    .collect(),
+            )
+        }
         m => Values::Text(
             cells
                 .iter()
@@ -186,21 +199,7 @@ pub fn apply(method: MaskMethod, key: &MaskKey, raw: &[u8]) -> String {
                 crate::spec::hex_digest_of(&hmac(key, b"email", raw)[..8])
             )
         }
-        MaskMethod::Pseudonym => {
-            // Names come from a public list, so a pseudonym may equal some real name; it must
-            // never equal its own row's: on that coincidence, take the next candidate.
-            let mut input = raw.to_vec();
-            loop {
-                let h = hmac(key, b"pseudonym", &input);
-                let f = crate::generate::names_first(u16::from_le_bytes([h[0], h[1]]) as usize);
-                let l = crate::generate::names_last(u16::from_le_bytes([h[2], h[3]]) as usize);
-                let candidate = format!("{f} {l}");
-                if candidate.as_bytes() != raw {
-                    return candidate;
-                }
-                input.push(0);
-            }
-        }
+        MaskMethod::Pseudonym => pseudonym(key, raw, &HashSet::new()),
         MaskMethod::FormatPreserving => {
             let s = text(raw);
             // A keystream long enough for the value: HMAC blocks under a counter.
@@ -233,9 +232,40 @@ pub fn apply(method: MaskMethod, key: &MaskKey, raw: &[u8]) -> String {
     }
 }
 
-/// Proves that no raw value of a PII column appears in any output column of its table. A
-/// pseudonymized column is drawn from a public name list, so it is checked row by row (no row
-/// keeps its own value) rather than against every raw value.
+/// A consistent fake `First Last` for a raw value, built from syllables chosen by the keyed hash
+/// (`Bakemo Tirusa`): names no real list holds, so a pseudonym is never someone's real name by
+/// accident. Candidates among the column's raw values (`avoid`) are skipped all the same.
+pub fn pseudonym(key: &MaskKey, raw: &[u8], avoid: &HashSet<String>) -> String {
+    const C: &[u8] = b"bdfgklmnprstvz";
+    const V: &[u8] = b"aeiou";
+    let word = |h: &[u8]| -> String {
+        let syllables = 2 + (h[0] % 2) as usize;
+        let mut w = String::new();
+        for i in 0..syllables {
+            w.push(char::from(C[h[1 + 2 * i] as usize % C.len()]));
+            w.push(char::from(V[h[2 + 2 * i] as usize % V.len()]));
+        }
+        let mut cs = w.chars();
+        cs.next()
+            .map(|c| c.to_ascii_uppercase().to_string() + cs.as_str())
+            .unwrap_or_default()
+    };
+    let mut input = raw.to_vec();
+    for _ in 0..64 {
+        let h = hmac(key, b"pseudonym", &input);
+        let candidate = format!("{} {}", word(&h[..8]), word(&h[8..16]));
+        if candidate.as_bytes() != raw && !avoid.contains(&candidate) {
+            return candidate;
+        }
+        input.push(0);
+    }
+    format!(
+        "Person {}",
+        crate::spec::hex_digest_of(&hmac(key, b"pseudonym-fallback", raw)[..4])
+    )
+}
+
+/// Proves that no raw value of a PII column appears in any output column of its table.
 fn leak_check(
     spec: &Spec,
     raw: &RawTable,
@@ -265,19 +295,8 @@ fn leak_check(
             .filter(|s| !s.trim().is_empty())
             .collect();
         let mut leaks = Vec::new();
-        for ((name, cells), (_, values)) in rendered.iter().zip(out) {
-            let n = if name == &c.name && c.mask == MaskMethod::Pseudonym {
-                rc.cells()
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, raw)| {
-                        raw.is_some()
-                            && raw.as_deref().map(|b| text(b).into_owned()) == values.key_at(*i)
-                    })
-                    .count()
-            } else {
-                raw_values.iter().filter(|v| cells.contains(*v)).count()
-            };
+        for (name, cells) in &rendered {
+            let n = raw_values.iter().filter(|v| cells.contains(*v)).count();
             if n > 0 {
                 leaks.push(format!(
                     "{}.{name} ({n} distinct value{})",

@@ -599,7 +599,11 @@ fn build_generator(
                 "min",
                 "gen = \"int\" needs whole numbers",
             );
-            check(min <= max, "max", "expected min <= max");
+            check(
+                c.min.is_none() || c.max.is_none() || min <= max,
+                "max",
+                "expected min <= max",
+            );
             Generator::Int {
                 min: min as i64,
                 max: max as i64,

@@ -1,0 +1,210 @@
+//! A fresh folder per test, the binary, and throw-away databases.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn shop_spec() -> PathBuf {
+    repo().join("specs/shop.toml")
+}
+
+/// A temporary working folder and a way to run the binary in it.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_in(self.dir.path(), args)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_realitycheck"))
+        .args(args)
+        .current_dir(dir)
+        .env("CI", "true")
+        .env_remove("REALITYCHECK_MASK_KEY")
+        .output()
+        .unwrap();
+    Run::from(out)
+}
+
+pub fn report_json(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Findings of the report at `dir` with this kind and severity, as `table.column` strings.
+pub fn failing(report: &serde_json::Value, kind: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind && f["severity"] == "fail")
+        .map(|f| match f["column"].as_str() {
+            Some(c) => format!("{}.{c}", f["table"].as_str().unwrap()),
+            None => f["table"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A database created for one test and dropped when it goes out of scope.
+pub struct TempDb {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+pub fn pg_base() -> String {
+    std::env::var("REALITYCHECK_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn mysql_base() -> String {
+    std::env::var("REALITYCHECK_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+impl TempDb {
+    fn create(base: &str, admin_db: &str, tag: &str) -> TempDb {
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "rc_{tag}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let admin = format!("{base}/{admin_db}");
+        block_on(async {
+            let mut c = AnyConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("cannot reach the test server at {base}: {e}; run scripts/test.sh")
+            });
+            c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
+        });
+        TempDb {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        }
+    }
+
+    pub fn postgres(tag: &str) -> TempDb {
+        TempDb::create(&pg_base(), "postgres", tag)
+    }
+
+    pub fn mysql(tag: &str) -> TempDb {
+        TempDb::create(&mysql_base(), "mysql", tag)
+    }
+
+    pub fn execute(&self, sql: &str) {
+        let sql = sql.to_string();
+        block_on(async {
+            let mut c = AnyConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        });
+    }
+
+    /// A fingerprint of the whole database's contents: row count and an order-independent hash
+    /// of every table's rows as text.
+    pub fn fingerprint(&self, tables: &[(&str, &str)]) -> Vec<(String, i64, String)> {
+        let pg = self.url.starts_with("postgres");
+        block_on(async {
+            let mut c = AnyConnection::connect(&self.url).await.unwrap();
+            let mut out = Vec::new();
+            for (t, cols) in tables {
+                let sql = if pg {
+                    format!(
+                        "SELECT COUNT(*), COALESCE(md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))), '') FROM {t} x"
+                    )
+                } else {
+                    format!(
+                        "SELECT COUNT(*), CAST(COALESCE(SUM(CRC32(CONCAT_WS('|', {cols}))), 0) AS CHAR) FROM {t}"
+                    )
+                };
+                let row: (i64, String) = sqlx::query_as(AssertSqlSafe(sql))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+                out.push((t.to_string(), row.0, row.1));
+            }
+            out
+        })
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        block_on(async {
+            if let Ok(mut c) = AnyConnection::connect(&admin).await {
+                let force = if admin.starts_with("postgres") {
+                    " WITH (FORCE)"
+                } else {
+                    ""
+                };
+                let _ = c
+                    .execute(AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name}{force}"
+                    )))
+                    .await;
+            }
+        });
+    }
+}

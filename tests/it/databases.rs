@@ -1,0 +1,133 @@
+//! PostgreSQL and MariaDB: real servers, a fresh database per test.
+
+use crate::common::*;
+
+const TABLES: [(&str, &str); 5] = [
+    (
+        "customers",
+        "id, email, full_name, phone, country, created_at",
+    ),
+    (
+        "orders",
+        "id, customer_id, status, total, coupon_code, placed_at, item_count",
+    ),
+    ("order_items", "id, order_id, sku, quantity, unit_price"),
+    ("payments", "id, order_id, method, paid_at"),
+    ("refunds", "id, order_id, amount, reason, created_at"),
+];
+
+/// Clean data passes; after the demo's quirks the gate fails on each; the source never changes.
+fn clean_then_quirks(db: &TempDb) {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let spec = spec.to_str().unwrap();
+    let g = w.run(&[
+        "generate", spec, "--seed", "7", "--out", "gen", "--to", &db.url,
+    ]);
+    assert_eq!(g.code, 0, "{}", g.all());
+
+    let before = db.fingerprint(&TABLES);
+    let v = w.run(&["verify", spec, "--source", &db.url, "--report", "clean"]);
+    assert_eq!(v.code, 0, "clean data must pass:\n{}", v.all());
+    assert_eq!(
+        db.fingerprint(&TABLES),
+        before,
+        "extraction changed the source"
+    );
+
+    db.execute(&std::fs::read_to_string(repo().join("specs/shop/quirks.sql")).unwrap());
+    let v = w.run(&["verify", spec, "--source", &db.url, "--report", "quirks"]);
+    assert_eq!(v.code, 1, "{}", v.all());
+    let report = report_json(&w.path("quirks"));
+    for (kind, at) in [
+        ("unseen_shape", "customers.phone"),
+        ("encoding_anomaly", "customers.full_name"),
+        ("unseen_category", "orders.status"),
+        ("rule_violation", "rules"),
+        ("orphan_keys", "order_items.order_id"),
+        ("null_rate", "orders.coupon_code"),
+        ("schema_drift", "customers.loyalty_tier"),
+    ] {
+        assert!(
+            failing(&report, kind).iter().any(|h| h == at),
+            "no failing {kind} at {at}"
+        );
+    }
+}
+
+/// The session extraction uses refuses writes, whatever SQL reaches it.
+fn read_only_session_refuses_writes(db: &TempDb) {
+    db.execute("CREATE TABLE t (id BIGINT)");
+    let err = block_on(async {
+        let (mut conn, _) = realitycheck::db::connect(&db.url, true, 30).await.unwrap();
+        let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+        sqlx::Executor::execute(&mut *tx, "INSERT INTO t VALUES (1)")
+            .await
+            .err()
+    });
+    let err = err.expect("an INSERT in a read-only session must fail");
+    assert!(err.to_string().to_lowercase().contains("read"), "{err}");
+}
+
+#[test]
+fn postgres_clean_passes_quirks_fail_source_unchanged() {
+    clean_then_quirks(&TempDb::postgres("pg"));
+}
+
+#[test]
+fn postgres_extraction_session_is_read_only() {
+    read_only_session_refuses_writes(&TempDb::postgres("pgro"));
+}
+
+#[test]
+fn mariadb_clean_passes_quirks_fail_source_unchanged() {
+    clean_then_quirks(&TempDb::mysql("my"));
+}
+
+#[test]
+fn mariadb_extraction_session_is_read_only() {
+    read_only_session_refuses_writes(&TempDb::mysql("myro"));
+}
+
+#[test]
+fn sqlite_extraction_session_is_read_only() {
+    let w = Workdir::new();
+    let url = format!("sqlite://{}", w.path("ro.sqlite").display());
+    block_on(async {
+        let (mut conn, _) = realitycheck::db::connect(&url, false, 30).await.unwrap();
+        sqlx::Executor::execute(&mut conn, "CREATE TABLE t (id BIGINT)")
+            .await
+            .unwrap();
+    });
+    let err = block_on(async {
+        let (mut conn, _) = realitycheck::db::connect(&url, true, 30).await.unwrap();
+        sqlx::Executor::execute(&mut conn, "INSERT INTO t VALUES (1)")
+            .await
+            .err()
+    });
+    assert!(
+        err.is_some(),
+        "an INSERT through a read-only SQLite session must fail"
+    );
+}
+
+#[test]
+fn passwords_never_reach_error_messages() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let r = w.run(&[
+        "verify",
+        spec.to_str().unwrap(),
+        "--source",
+        "postgres://postgres:hunter2secret@127.0.0.1:1/nowhere",
+        "--report",
+        "out",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(!r.all().contains("hunter2secret"), "{}", r.all());
+    assert!(
+        r.stderr.contains("127.0.0.1:1"),
+        "the error still says where: {}",
+        r.stderr
+    );
+}

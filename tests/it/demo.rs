@@ -1,0 +1,246 @@
+//! The embedded demo: the README's main command, the planted quirks, a clean variant, and
+//! determinism.
+
+use crate::common::*;
+
+/// The arguments of the README's main command (the `cargo run ... -- verify ...` line).
+fn readme_main_command() -> Vec<String> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.trim_start().starts_with("cargo run") && l.contains(" verify "))
+        .expect("the README shows the demo command");
+    let (_, args) = line.split_once(" -- ").expect("cargo run ... -- ARGS");
+    args.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn readme_main_command_finds_every_planted_quirk() {
+    let args = readme_main_command();
+    assert_eq!(
+        args,
+        ["verify", "specs/shop.toml"],
+        "the README's demo command changed; update this test"
+    );
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = run_in(&repo(), &argv);
+    assert_eq!(run.code, 1, "the demo's gate must fail:\n{}", run.all());
+    assert!(run.stdout.contains("FAIL:"), "{}", run.stdout);
+
+    let dir = repo().join("reports/shop");
+    let report = report_json(&dir);
+    assert_eq!(report["format"], "realitycheck.report/1");
+    assert_eq!(report["verdict"], "fail");
+    for f in report["findings"].as_array().unwrap() {
+        for key in [
+            "kind",
+            "table",
+            "column",
+            "metric",
+            "value",
+            "threshold",
+            "severity",
+        ] {
+            assert!(f.get(key).is_some(), "finding without `{key}`: {f}");
+        }
+    }
+    // Each quirk of specs/shop/quirks.sql, as a finding of the right kind at the right place.
+    let expect = [
+        ("unseen_shape", "customers.phone"),
+        ("encoding_anomaly", "customers.full_name"),
+        ("unseen_category", "orders.status"),
+        ("rule_violation", "rules"),
+        ("out_of_range", "refunds.amount"),
+        ("orphan_keys", "order_items.order_id"),
+        ("null_rate", "orders.coupon_code"),
+        ("schema_drift", "customers.loyalty_tier"),
+    ];
+    for (kind, at) in expect {
+        let hits = failing(&report, kind);
+        assert!(
+            hits.iter().any(|h| h == at),
+            "no failing {kind} at {at}; got {hits:?}"
+        );
+    }
+    let unseen = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "unseen_category")
+        .unwrap();
+    assert!(
+        unseen["suggestion"]
+            .as_str()
+            .unwrap()
+            .contains("PENDING_REVIEW"),
+        "{unseen}"
+    );
+    let rule = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "rule_violation")
+        .unwrap();
+    assert!(
+        rule["message"]
+            .as_str()
+            .unwrap()
+            .contains("a refund never exceeds its order")
+    );
+
+    // Every artifact, and the run manifest with a time for each stage.
+    for f in [
+        "report.json",
+        "summary.md",
+        "masking-audit.md",
+        "masking-audit.json",
+        "run.json",
+        "profiles/synthetic.json",
+        "profiles/production.json",
+        "synthetic/_dataset.json",
+        "production/_dataset.json",
+        "production/customers.parquet",
+    ] {
+        assert!(dir.join(f).is_file(), "missing artifact {f}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let stages: Vec<&str> = manifest["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["generate", "extract_mask", "profile", "compare", "report"]
+    );
+    let total: f64 = manifest["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["seconds"].as_f64().unwrap())
+        .sum();
+    assert!(total > 0.0);
+    assert_eq!(manifest["spec_digest"].as_str().unwrap().len(), 64);
+    let artifacts = manifest["artifacts"].as_array().unwrap();
+    assert!(artifacts.iter().any(|a| a["path"] == "report.json"));
+    assert!(
+        artifacts
+            .iter()
+            .all(|a| a["sha256"].as_str().unwrap().len() == 64)
+    );
+}
+
+#[test]
+fn production_generated_from_the_spec_passes_the_gate() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let spec = spec.to_str().unwrap();
+    let url = format!("sqlite://{}", w.path("clean.sqlite").display());
+    let g = w.run(&[
+        "generate", spec, "--seed", "7", "--out", "gen", "--to", &url,
+    ]);
+    assert_eq!(g.code, 0, "{}", g.all());
+    let v = w.run(&["verify", spec, "--source", &url, "--report", "out"]);
+    assert_eq!(v.code, 0, "a clean production must pass:\n{}", v.all());
+    let report = report_json(&w.path("out"));
+    assert_eq!(report["verdict"], "pass");
+    assert_eq!(report["counts"]["fail"], 0);
+    assert!(
+        report["counts"]["info"].as_u64().unwrap() > 20,
+        "the checks ran"
+    );
+}
+
+#[test]
+fn generation_is_deterministic_and_seeded() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let spec = spec.to_str().unwrap();
+    for (out, seed) in [("a", "42"), ("b", "42"), ("c", "43")] {
+        let r = w.run(&["generate", spec, "--seed", seed, "--out", out]);
+        assert_eq!(r.code, 0, "{}", r.all());
+    }
+    for t in ["customers", "orders", "order_items", "payments", "refunds"] {
+        let f = format!("{t}.parquet");
+        let a = std::fs::read(w.path("a").join(&f)).unwrap();
+        let b = std::fs::read(w.path("b").join(&f)).unwrap();
+        let c = std::fs::read(w.path("c").join(&f)).unwrap();
+        assert_eq!(a, b, "{t}: same seed, different bytes");
+        assert_ne!(a, c, "{t}: another seed, same bytes");
+    }
+}
+
+#[test]
+fn unclassified_production_columns_are_refused_by_default() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(shop_spec())
+        .unwrap()
+        .replace("unclassified = \"redact\"", "unclassified = \"refuse\"");
+    let spec = w.write("shop.toml", &text);
+    let prod = repo().join("specs/shop/prod.sqlite");
+    let url = format!("sqlite://{}", prod.display());
+    let r = w.run(&[
+        "extract",
+        spec.to_str().unwrap(),
+        "--source",
+        &url,
+        "--out",
+        "prod",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("customers.loyalty_tier"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unclassified = \"redact\""),
+        "the error says what to do next: {}",
+        r.stderr
+    );
+    assert!(!w.path("prod").exists(), "nothing may be written");
+}
+
+#[test]
+fn compare_and_profile_work_from_folders() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let spec = spec.to_str().unwrap();
+    let prod = format!(
+        "sqlite://{}",
+        repo().join("specs/shop/prod.sqlite").display()
+    );
+    assert_eq!(w.run(&["generate", spec, "--out", "synth"]).code, 0);
+    let e = w.run(&["extract", spec, "--source", &prod, "--out", "prod"]);
+    assert_eq!(e.code, 0, "{}", e.all());
+    assert!(w.path("prod/masking-audit.md").is_file());
+    let p = w.run(&["profile", "prod", "--spec", spec, "--out", "prod.json"]);
+    assert_eq!(p.code, 0, "{}", p.all());
+    let profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("prod.json")).unwrap()).unwrap();
+    assert_eq!(profile["format"], "realitycheck.profile/1");
+    assert_eq!(profile["origin"], "production");
+    let c = w.run(&[
+        "compare", "synth", "prod", "--spec", spec, "--report", "rep",
+    ]);
+    assert_eq!(c.code, 1, "{}", c.all());
+    assert_eq!(report_json(&w.path("rep"))["verdict"], "fail");
+}
+
+#[test]
+fn a_missing_source_is_a_clear_error() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let r = w.run(&[
+        "verify",
+        spec.to_str().unwrap(),
+        "--source",
+        "sqlite:///nonexistent/prod.sqlite",
+        "--report",
+        "out",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("error:") && r.stderr.contains("nonexistent/prod.sqlite"),
+        "{}",
+        r.stderr
+    );
+}

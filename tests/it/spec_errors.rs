@@ -1,0 +1,75 @@
+//! Bad specs: every problem at once, each with file:line:col, key and what was expected.
+
+use crate::common::*;
+
+#[test]
+fn check_accepts_the_demo_spec() {
+    let r = run_in(&repo(), &["check", "specs/shop.toml"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("5 tables"), "{}", r.stdout);
+}
+
+#[test]
+fn a_typo_names_file_line_column_and_key() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(shop_spec())
+        .unwrap()
+        .replace("max_days = 30 }", "max_dyas = 30 }");
+    let spec = w.write("typo.toml", &text);
+    let line = text.lines().position(|l| l.contains("max_dyas")).unwrap() + 1;
+    let r = w.run(&["check", spec.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains(&format!("typo.toml:{line}:")),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("max_dyas"), "{}", r.stderr);
+}
+
+#[test]
+fn semantic_problems_are_all_reported() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(shop_spec())
+        .unwrap()
+        .replace("ref = \"customers.id\"", "ref = \"clients.id\"")
+        .replace("mu = 3.5, sigma = 0.8", "mu = 3.5, sigma = -1")
+        .replace("mask = \"hash_email\"", "mask = \"scramble\"");
+    let spec = w.write("bad.toml", &text);
+    let r = w.run(&["verify", spec.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("3 problems"), "{}", r.stderr);
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (needle, key, what) in [
+        (
+            "clients.id",
+            "tables.orders.columns.customer_id.ref",
+            "`clients.id` is not a column",
+        ),
+        (
+            "sigma = -1",
+            "tables.orders.columns.total.sigma",
+            "expected sigma > 0",
+        ),
+        (
+            "scramble",
+            "tables.customers.columns.email.mask",
+            "unknown mask `scramble`",
+        ),
+    ] {
+        let expect = format!("bad.toml:{}:", line_of(needle));
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("no error for {key}: {}", r.stderr));
+        assert!(line.contains(&expect) && line.contains(what), "{line}");
+    }
+    assert!(!w.path("reports").exists(), "a bad spec writes nothing");
+}
+
+#[test]
+fn reference_spec_documents_and_parses() {
+    let r = run_in(&repo(), &["check", "specs/reference.toml"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+}
