@@ -39,6 +39,9 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
     }
 }
 
+/// A text column whose synthetic values take more shapes than this is free text, not a format.
+const MAX_FORMAT_SHAPES: usize = 100;
+
 fn pct(x: f64) -> String {
     if x == 0.0 {
         "0%".into()
@@ -300,8 +303,16 @@ fn column_findings(
         }
     }
 
+    // Identifiers (sequences, foreign keys) are labels, not measurements: their distribution
+    // says how many rows a table has had, not whether the spec is right.
+    let identifier = matches!(
+        c.kind,
+        crate::spec::ColumnKind::Ref { .. }
+            | crate::spec::ColumnKind::Gen(crate::spec::Generator::Sequence { .. })
+    );
     let keep = pc.mask == MaskMethod::Keep;
     if keep
+        && !identifier
         && let (Some(a), Some(b)) = (
             ss.get(&(table.to_string(), col.to_string())),
             ps.get(&(table.to_string(), col.to_string())),
@@ -310,10 +321,14 @@ fn column_findings(
         numeric_distribution(table, col, a, b, g, out);
     }
 
-    if let (Some(scat), Some(pcat)) = (&sc.categories, &pc.categories) {
+    // Categories are compared where the spec declares a closed set (`choice`); every other
+    // text column is compared by shape, when the spec produces few enough shapes to be a format.
+    if let (Some(_), Some(scat), Some(pcat)) = (c.categories(), &sc.categories, &pc.categories) {
         categorical(table, col, c, scat, pcat, g, out);
     } else if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text) {
-        unseen_shapes(table, col, stx, ptx, pc, g, out);
+        if stx.shapes_overflow == 0 && stx.shapes.len() <= MAX_FORMAT_SHAPES {
+            unseen_shapes(table, col, stx, ptx, pc, g, out);
+        }
     }
 
     if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text) {

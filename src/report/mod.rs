@@ -73,7 +73,8 @@ impl Report {
         t.load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
         if !color {
-            t.force_no_tty();
+            // Logs and CI consoles: no colours, and lines short enough to read there.
+            t.force_no_tty().set_width(160);
         }
         t.set_header(vec![
             "severity",
