@@ -153,23 +153,26 @@ pub fn compare(spec: &Spec, synth: &Path, prod: &Path) -> anyhow::Result<Report>
 
 pub fn report(spec: &Spec, sp: &Profile, pp: &Profile, ss: &Samples, ps: &Samples) -> Report {
     let findings = compare::compare(spec, sp, pp, ss, ps);
-    Report::new(&spec.domain, &spec.digest, findings)
+    let views = compare::views::views(spec, sp, pp, ss, ps);
+    Report::new(&spec.domain, &spec.digest, findings, views)
 }
 
-/// Writes `report.json` and `summary.md`; returns what was written with digests.
+/// Writes `report.json`, `summary.md` and `junit.xml`; returns what was written with digests.
 pub fn write_report(report: &Report, dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    let json = dir.join("report.json");
-    let md = dir.join("summary.md");
-    Ok(vec![
+    let mut written = Vec::new();
+    for (name, bytes) in [
+        ("report.json", serde_json::to_vec_pretty(report)?),
+        ("summary.md", report.to_markdown().into_bytes()),
+        ("junit.xml", report.to_junit().into_bytes()),
         (
-            json.clone(),
-            frame::write_atomic(&json, &serde_json::to_vec_pretty(report)?)?,
+            "report.html",
+            crate::report::html::render(report).into_bytes(),
         ),
-        (
-            md.clone(),
-            frame::write_atomic(&md, report.to_markdown().as_bytes())?,
-        ),
-    ])
+    ] {
+        let path = dir.join(name);
+        written.push((path.clone(), frame::write_atomic(&path, &bytes)?));
+    }
+    Ok(written)
 }
 
 /// The run manifest of `verify`: inputs, versions, time per stage, every artifact's digest.

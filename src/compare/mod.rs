@@ -11,6 +11,7 @@
 
 pub mod findings;
 pub mod stats;
+pub mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::{Finding, Severity, Verdict};
 
+pub mod html;
+
 pub const FORMAT: &str = "realitycheck.report/1";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +22,9 @@ pub struct Report {
     pub verdict: Verdict,
     pub counts: Counts,
     pub findings: Vec<Finding>,
+    /// Synthetic and production side by side, per column, for charts.
+    #[serde(default)]
+    pub columns: Vec<crate::compare::views::ColumnView>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -30,7 +35,12 @@ pub struct Counts {
 }
 
 impl Report {
-    pub fn new(domain: &str, spec_digest: &str, findings: Vec<Finding>) -> Report {
+    pub fn new(
+        domain: &str,
+        spec_digest: &str,
+        findings: Vec<Finding>,
+        columns: Vec<crate::compare::views::ColumnView>,
+    ) -> Report {
         let count = |s| findings.iter().filter(|f| f.severity == s).count();
         Report {
             format: FORMAT.into(),
@@ -45,6 +55,7 @@ impl Report {
                 info: count(Severity::Info),
             },
             findings,
+            columns,
         }
     }
 
@@ -164,5 +175,81 @@ pub fn fmt_num(x: f64) -> String {
         format!("{x:.4}")
     } else {
         format!("{x:.2e}")
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Report {
+    /// JUnit XML for CI test tabs: one test case per check, a `failure` for each failing one,
+    /// warnings as passing cases with their message in `system-out`.
+    pub fn to_junit(&self) -> String {
+        let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            s,
+            "<testsuites name=\"realitycheck\" tests=\"{}\" failures=\"{}\">",
+            self.findings.len(),
+            self.counts.fail
+        );
+        let _ = writeln!(
+            s,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" timestamp=\"{}\">",
+            xml_escape(&self.domain),
+            self.findings.len(),
+            self.counts.fail,
+            xml_escape(&self.created_at)
+        );
+        for f in &self.findings {
+            let name = format!("{} {} {}", f.kind.as_str(), f.location(), f.metric);
+            let _ = write!(
+                s,
+                "    <testcase classname=\"{}.{}\" name=\"{}\"",
+                xml_escape(&self.domain),
+                xml_escape(&f.table),
+                xml_escape(&name)
+            );
+            match f.severity {
+                Severity::Fail => {
+                    let _ = writeln!(
+                        s,
+                        ">\n      <failure message=\"{}\" type=\"{}\">value {} &gt; threshold {}{}</failure>\n    </testcase>",
+                        xml_escape(&f.message),
+                        f.kind.as_str(),
+                        fmt_num(f.value),
+                        fmt_num(f.threshold),
+                        f.suggestion
+                            .as_deref()
+                            .map(|x| format!("\nsuggestion: {}", xml_escape(x)))
+                            .unwrap_or_default()
+                    );
+                }
+                Severity::Warn => {
+                    let _ = writeln!(
+                        s,
+                        ">\n      <system-out>warning: {}</system-out>\n    </testcase>",
+                        xml_escape(&f.message)
+                    );
+                }
+                Severity::Info => {
+                    let _ = writeln!(s, "/>");
+                }
+            }
+        }
+        s.push_str("  </testsuite>\n</testsuites>\n");
+        s
     }
 }

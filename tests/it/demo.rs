@@ -14,6 +14,20 @@ fn readme_main_command() -> Vec<String> {
     args.split_whitespace().map(str::to_string).collect()
 }
 
+fn conforms(doc: &serde_json::Value, schema: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join(schema)).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "does not conform to its schema: {errors:#?}"
+    );
+}
+
 #[test]
 fn readme_main_command_finds_every_planted_quirk() {
     let args = readme_main_command();
@@ -88,9 +102,29 @@ fn readme_main_command_finds_every_planted_quirk() {
             .contains("a refund never exceeds its order")
     );
 
+    // The report and both profiles hold to their committed JSON Schemas.
+    conforms(&report, "reports/report.schema.json");
+    for p in ["profiles/synthetic.json", "profiles/production.json"] {
+        let profile: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(p)).unwrap()).unwrap();
+        conforms(&profile, "profiles/profile.schema.json");
+    }
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert_eq!(
+        junit.matches("<failure ").count() as u64,
+        report["counts"]["fail"].as_u64().unwrap()
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("FAIL") && html.contains("<svg") && !html.contains("<script"),
+        "a self-contained page"
+    );
+
     // Every artifact, and the run manifest with a time for each stage.
     for f in [
         "report.json",
+        "report.html",
+        "junit.xml",
         "summary.md",
         "masking-audit.md",
         "masking-audit.json",

@@ -1,0 +1,143 @@
+//! What the HTML report draws: per column, synthetic and production side by side, as shares
+//! (histogram bins over a shared range, or category shares). Production bins and categories seen
+//! fewer than `k` times are withheld, as everywhere else.
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::{Profile, Samples};
+use crate::spec::{ColumnKind, Generator, LogicalType, Spec};
+
+const BINS: usize = 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnView {
+    pub table: String,
+    pub column: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
+    /// `(value, synthetic share, production share)`, by production share.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub categories: Vec<(String, f64, f64)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Histogram {
+    /// `BINS + 1` edges; microseconds since the epoch when `timestamp`.
+    pub edges: Vec<f64>,
+    pub timestamp: bool,
+    pub synthetic: Vec<f64>,
+    pub production: Vec<f64>,
+    /// Production bins withheld because fewer than `k` rows fell in them.
+    pub withheld_bins: usize,
+}
+
+fn histogram(a: &[f64], b: &[f64], k: u64, timestamp: bool) -> Option<Histogram> {
+    let lo = a.iter().chain(b).copied().fold(f64::INFINITY, f64::min);
+    let hi = a.iter().chain(b).copied().fold(f64::NEG_INFINITY, f64::max);
+    if a.is_empty() || b.is_empty() || !(hi > lo) {
+        return None;
+    }
+    let w = (hi - lo) / BINS as f64;
+    let count = |xs: &[f64]| {
+        let mut c = vec![0u64; BINS];
+        for x in xs {
+            c[(((x - lo) / w) as usize).min(BINS - 1)] += 1;
+        }
+        c
+    };
+    let (ca, cb) = (count(a), count(b));
+    let withheld_bins = cb.iter().filter(|n| **n > 0 && **n < k).count();
+    Some(Histogram {
+        edges: (0..=BINS).map(|i| lo + w * i as f64).collect(),
+        timestamp,
+        synthetic: ca.iter().map(|n| *n as f64 / a.len() as f64).collect(),
+        production: cb
+            .iter()
+            .map(|n| {
+                if *n < k {
+                    0.0
+                } else {
+                    *n as f64 / b.len() as f64
+                }
+            })
+            .collect(),
+        withheld_bins,
+    })
+}
+
+pub fn views(
+    spec: &Spec,
+    sp: &Profile,
+    pp: &Profile,
+    ss: &Samples,
+    ps: &Samples,
+) -> Vec<ColumnView> {
+    let mut out = Vec::new();
+    for t in &spec.tables {
+        let (Some(st), Some(pt)) = (sp.table(&t.name), pp.table(&t.name)) else {
+            continue;
+        };
+        for c in &t.columns {
+            if matches!(
+                c.kind,
+                ColumnKind::Ref { .. } | ColumnKind::Gen(Generator::Sequence { .. })
+            ) {
+                continue;
+            }
+            let key = (t.name.clone(), c.name.clone());
+            let ts = c.logical_type(spec) == Some(LogicalType::Timestamp);
+            let histogram = match (ss.get(&key), ps.get(&key)) {
+                (Some(a), Some(b)) => histogram(a, b, pp.disclosure_k, ts),
+                _ => None,
+            };
+            let mut categories = Vec::new();
+            if let (Some(_), Some(sc), Some(pc)) = (
+                c.categories(),
+                st.column(&c.name).and_then(|x| x.categories.as_ref()),
+                pt.column(&c.name).and_then(|x| x.categories.as_ref()),
+            ) {
+                let (n, m) = (
+                    sc.values.values().sum::<u64>() + sc.withheld_rows,
+                    pc.values.values().sum::<u64>() + pc.withheld_rows,
+                );
+                let mut keys: Vec<&String> = sc.values.keys().chain(pc.values.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for v in keys {
+                    let s = *sc.values.get(v).unwrap_or(&0) as f64 / n.max(1) as f64;
+                    let p = *pc.values.get(v).unwrap_or(&0) as f64 / m.max(1) as f64;
+                    categories.push((v.clone(), s, p));
+                }
+                categories.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.1.total_cmp(&a.1)));
+            }
+            if histogram.is_some() || !categories.is_empty() {
+                out.push(ColumnView {
+                    table: t.name.clone(),
+                    column: c.name.clone(),
+                    histogram,
+                    categories,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_share_edges_and_withhold_rare_production_bins() {
+        let a: Vec<f64> = (0..100).map(|i| i as f64).collect();
+        let mut b = a.clone();
+        b.push(1000.0); // one outlier: its bin holds fewer than k rows
+        let h = histogram(&a, &b, 5, false).expect("a histogram");
+        assert_eq!(h.edges.len(), BINS + 1);
+        assert_eq!(h.edges[0], 0.0);
+        assert_eq!(h.edges[BINS], 1000.0);
+        assert!((h.synthetic.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(h.withheld_bins, 1);
+        assert_eq!(h.production[BINS - 1], 0.0);
+    }
+}
