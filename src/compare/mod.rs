@@ -326,10 +326,11 @@ fn column_findings(
     // text column is compared by shape, when the spec produces few enough shapes to be a format.
     if let (Some(_), Some(scat), Some(pcat)) = (c.categories(), &sc.categories, &pc.categories) {
         categorical(table, col, c, scat, pcat, g, out);
-    } else if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text) {
-        if stx.shapes_overflow == 0 && stx.shapes.len() <= MAX_FORMAT_SHAPES {
-            unseen_shapes(table, col, stx, ptx, pc, g, out);
-        }
+    } else if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text)
+        && stx.shapes_overflow == 0
+        && stx.shapes.len() <= MAX_FORMAT_SHAPES
+    {
+        unseen_shapes(table, col, stx, ptx, pc, g, out);
     }
 
     if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text) {
