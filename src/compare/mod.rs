@@ -723,3 +723,57 @@ fn rules(synth: &Profile, prod: &Profile, out: &mut Vec<Finding>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::{Distribution, Normal};
+
+    fn sample(n: usize, mean: f64, seed: u64) -> Vec<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let d = Normal::new(mean, 1.0).expect("valid");
+        (0..n)
+            .map(|_| d.sample(&mut rng) + rng.random::<f64>() * 1e-9)
+            .collect()
+    }
+
+    fn ks_verdict(n: usize, shift: f64) -> Severity {
+        let mut out = Vec::new();
+        let gate = crate::spec::Gate::default();
+        numeric_distribution(
+            "t",
+            "c",
+            &sample(n, 0.0, 1),
+            &sample(n, shift, 2),
+            &gate,
+            &mut out,
+        );
+        out.iter()
+            .find(|f| f.metric == "ks_adjusted")
+            .expect("a KS finding")
+            .severity
+    }
+
+    #[test]
+    fn the_gate_does_not_flip_with_sample_size() {
+        // Same population: small and large samples both pass, although at n = 100 000 the
+        // raw p-value of even a negligible difference would be tiny.
+        for n in [100, 1_000, 100_000] {
+            assert_eq!(ks_verdict(n, 0.0), Severity::Info, "n = {n}, no shift");
+            assert_eq!(
+                ks_verdict(n, 0.02),
+                Severity::Info,
+                "n = {n}, negligible shift"
+            );
+        }
+        // A real shift (KS distance about 0.38) fails at every size.
+        for n in [200, 1_000, 100_000] {
+            assert_eq!(
+                ks_verdict(n, 1.0),
+                Severity::Fail,
+                "n = {n}, shift of one sd"
+            );
+        }
+    }
+}

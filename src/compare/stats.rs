@@ -3,9 +3,8 @@
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-/// Two-sample Kolmogorov–Smirnov: the statistic D (as `scipy.stats.ks_2samp`) and the
-/// asymptotic two-sided p-value `kstwobign.sf(D * sqrt(n*m/(n+m)))`.
-pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
+/// Both samples sorted; `None` when either is empty.
+fn sorted_pair(a: &[f64], b: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
     if a.is_empty() || b.is_empty() {
         return None;
     }
@@ -13,6 +12,13 @@ pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
     let mut y = b.to_vec();
     x.sort_by(f64::total_cmp);
     y.sort_by(f64::total_cmp);
+    Some((x, y))
+}
+
+/// Two-sample Kolmogorov–Smirnov: the statistic D (as `scipy.stats.ks_2samp`) and the
+/// asymptotic two-sided p-value `kstwobign.sf(D * sqrt(n*m/(n+m)))`.
+pub fn ks_2samp(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
+    let (x, y) = sorted_pair(a, b)?;
     let (n, m) = (x.len(), y.len());
     let (mut i, mut j, mut d) = (0usize, 0usize, 0f64);
     while i < n && j < m {
@@ -175,13 +181,7 @@ pub fn decile_edges(values: &[f64]) -> Vec<f64> {
 
 /// First Wasserstein distance between two samples (`scipy.stats.wasserstein_distance`).
 pub fn wasserstein(a: &[f64], b: &[f64]) -> Option<f64> {
-    if a.is_empty() || b.is_empty() {
-        return None;
-    }
-    let mut x = a.to_vec();
-    let mut y = b.to_vec();
-    x.sort_by(f64::total_cmp);
-    y.sort_by(f64::total_cmp);
+    let (x, y) = sorted_pair(a, b)?;
     let mut all: Vec<f64> = x.iter().chain(&y).copied().collect();
     all.sort_by(f64::total_cmp);
     let (n, m) = (x.len() as f64, y.len() as f64);

@@ -79,9 +79,7 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
 
     let mut tables: Vec<RawTable> = Vec::new();
     let mut table_stats = Vec::new();
-    // Per table: every key in the source, and the keys that made it into the sample.
-    let mut all_keys: HashMap<String, HashSet<Vec<u8>>> = HashMap::new();
-    let mut kept_keys: HashMap<String, HashSet<Vec<u8>>> = HashMap::new();
+    let mut state = SampleState::default();
 
     for t in &spec.tables {
         let Some(st) = schema.iter().find(|s| s.name == t.name) else {
@@ -96,86 +94,38 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
         if present.is_empty() {
             continue;
         }
-        let select: Vec<String> = present
-            .iter()
-            .map(|c| dialect.select_as_text(c))
-            .collect::<Result<_, _>>()?;
-        let mut sql = format!(
-            "SELECT {} FROM {}",
-            select.join(", "),
-            dialect.quote(&t.name)?
-        );
-        if let Some(k) = t.key.as_deref().filter(|k| present.contains(k)) {
-            sql.push_str(&format!(" ORDER BY {}", dialect.quote(k)?));
-        }
-        let full = fetch(&mut conn, dialect, &sql, &t.name, &present)
-            .await
-            .with_context(|| format!("reading table `{}` from {}", t.name, db::redact_url(url)))?;
-        statements.push(sql);
-
-        let key_col = t.key.as_deref().and_then(|k| full.column_index(k));
-        let keys: Vec<Option<Vec<u8>>> = (0..full.rows())
-            .map(|i| key_col.and_then(|k| full.cell(k, i).map(<[u8]>::to_vec)))
-            .collect();
-        // The parent this table follows: its `rows_per` parent, else its first reference.
+        // The parent this table follows: its `rows_per` parent, else its first reference to a
+        // table already sampled.
         let follow = t
             .references()
-            .filter(|(c, rt, _)| present.contains(&c.name.as_str()) && kept_keys.contains_key(*rt))
+            .filter(|(c, rt, rc)| {
+                present.contains(&c.name.as_str())
+                    && state.sampled.contains(*rt)
+                    && spec.table(rt).and_then(|p| p.key.as_deref()) == Some(*rc)
+            })
             .min_by_key(|(_, rt, _)| match &t.rows {
                 crate::spec::RowCount::PerParent { parent, .. } if parent == rt => 0,
                 _ => 1,
             })
-            .map(|(c, rt, _)| (full.column_index(&c.name).unwrap_or(0), rt.to_string()));
-
-        let rate = match spec.source.sample {
-            Sample::Fraction(f) => f,
-            Sample::Rows(n) => (n as f64 / full.rows().max(1) as f64).min(1.0),
+            .map(|(c, rt, _)| Follow {
+                column: c.name.clone(),
+                parent: rt.to_string(),
+            });
+        let job = TableJob {
+            spec,
+            table: t,
+            present: &present,
+            follow,
+            dialect,
         };
-        let mut keep = Vec::with_capacity(full.rows());
-        for (i, key) in keys.iter().enumerate() {
-            let own = key.clone().unwrap_or_else(|| i.to_le_bytes().to_vec());
-            let sampled = sample_hash(spec.seed, &t.name, &own) < rate;
-            let k = match &follow {
-                None => sampled,
-                Some((col, parent)) => match full.cell(*col, i) {
-                    Some(fk) if kept_keys[parent].contains(fk) => true,
-                    Some(fk) if !all_keys[parent].contains(fk) => sampled,
-                    Some(_) => false,
-                    None => sampled,
-                },
-            };
-            keep.push(k);
+        let (sampled, stats) = if dialect == Dialect::Sqlite {
+            sample_in_memory(&mut conn, &job, &mut state, &mut statements).await
+        } else {
+            sample_in_database(&mut conn, &job, &mut state, &mut statements).await
         }
-
-        let mut orphans = BTreeMap::new();
-        for (c, rt, _) in t.references() {
-            if let (Some(ci), Some(parent_keys)) = (full.column_index(&c.name), all_keys.get(rt)) {
-                let n = (0..full.rows())
-                    .filter(|i| {
-                        full.cell(ci, *i)
-                            .is_some_and(|fk| !parent_keys.contains(fk))
-                    })
-                    .count();
-                orphans.insert(c.name.clone(), n as u64);
-            }
-        }
-        let source_rows = full.rows() as u64;
-        let sampled = full.filter(&keep);
-        table_stats.push(ExtractedTable {
-            name: t.name.clone(),
-            source_rows,
-            sampled_rows: sampled.rows() as u64,
-            orphans,
-        });
-        all_keys.insert(t.name.clone(), keys.iter().flatten().cloned().collect());
-        kept_keys.insert(
-            t.name.clone(),
-            keys.into_iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .filter_map(|(key, _)| key)
-                .collect(),
-        );
+        .with_context(|| format!("reading table `{}` from {}", t.name, db::redact_url(url)))?;
+        state.sampled.insert(t.name.clone());
+        table_stats.push(stats);
         tables.push(sampled);
     }
     Ok(Extracted {
@@ -187,6 +137,272 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
         statements,
         unclassified,
     })
+}
+
+/// The parent a table's rows follow, through one of its `ref` columns.
+struct Follow {
+    column: String,
+    parent: String,
+}
+
+struct TableJob<'a> {
+    spec: &'a Spec,
+    table: &'a crate::spec::Table,
+    present: &'a [&'a str],
+    follow: Option<Follow>,
+    dialect: Dialect,
+}
+
+impl TableJob<'_> {
+    fn select(&self) -> anyhow::Result<String> {
+        let cols: Vec<String> = self
+            .present
+            .iter()
+            .map(|c| self.dialect.select_as_text(c))
+            .collect::<Result<_, _>>()?;
+        Ok(format!(
+            "SELECT {} FROM {}",
+            cols.join(", "),
+            self.dialect.quote(&self.table.name)?
+        ))
+    }
+
+    fn order_by(&self) -> anyhow::Result<String> {
+        Ok(match self.key() {
+            Some(k) => format!(" ORDER BY {}", self.dialect.quote(k)?),
+            None => String::new(),
+        })
+    }
+
+    fn key(&self) -> Option<&str> {
+        self.table
+            .key
+            .as_deref()
+            .filter(|k| self.present.contains(k))
+    }
+
+    fn rate(&self, source_rows: u64) -> f64 {
+        match self.spec.source.sample {
+            Sample::Fraction(f) => f,
+            Sample::Rows(n) => (n as f64 / source_rows.max(1) as f64).min(1.0),
+        }
+    }
+}
+
+/// What later tables need to know about the tables sampled before them.
+#[derive(Default)]
+struct SampleState {
+    sampled: HashSet<String>,
+    /// In memory: per table, every key in the source, and the keys kept in the sample.
+    all_keys: HashMap<String, HashSet<Vec<u8>>>,
+    kept_keys: HashMap<String, HashSet<Vec<u8>>>,
+    /// In the database: per table, the predicate that selects its sampled rows (`None`: all).
+    predicates: HashMap<String, Option<String>>,
+}
+
+/// Reads the whole table and samples in memory with a SHA-256 of (seed, table, key). For SQLite,
+/// which has no hash function and whose data is a local file anyway.
+async fn sample_in_memory(
+    conn: &mut AnyConnection,
+    job: &TableJob<'_>,
+    state: &mut SampleState,
+    statements: &mut Vec<String>,
+) -> anyhow::Result<(RawTable, ExtractedTable)> {
+    let t = job.table;
+    let sql = format!("{}{}", job.select()?, job.order_by()?);
+    let full = fetch(conn, job.dialect, &sql, &t.name, job.present).await?;
+    statements.push(sql);
+
+    let key_col = job.key().and_then(|k| full.column_index(k));
+    let keys: Vec<Option<Vec<u8>>> = (0..full.rows())
+        .map(|i| key_col.and_then(|k| full.cell(k, i).map(<[u8]>::to_vec)))
+        .collect();
+    let follow = job
+        .follow
+        .as_ref()
+        .and_then(|f| full.column_index(&f.column).map(|c| (c, f.parent.as_str())));
+    let rate = job.rate(full.rows() as u64);
+    let mut keep = Vec::with_capacity(full.rows());
+    for (i, key) in keys.iter().enumerate() {
+        let own = key.clone().unwrap_or_else(|| i.to_le_bytes().to_vec());
+        let sampled = sample_hash(job.spec.seed, &t.name, &own) < rate;
+        let k = match follow {
+            None => sampled,
+            Some((col, parent)) => match full.cell(col, i) {
+                Some(fk) if state.kept_keys[parent].contains(fk) => true,
+                Some(fk) if !state.all_keys[parent].contains(fk) => sampled,
+                Some(_) => false,
+                None => sampled,
+            },
+        };
+        keep.push(k);
+    }
+
+    let mut orphans = BTreeMap::new();
+    for (c, rt, _) in t.references() {
+        if let (Some(ci), Some(parent_keys)) = (full.column_index(&c.name), state.all_keys.get(rt))
+        {
+            let n = (0..full.rows())
+                .filter(|i| {
+                    full.cell(ci, *i)
+                        .is_some_and(|fk| !parent_keys.contains(fk))
+                })
+                .count();
+            orphans.insert(c.name.clone(), n as u64);
+        }
+    }
+    let source_rows = full.rows() as u64;
+    let sampled = full.filter(&keep);
+    state
+        .all_keys
+        .insert(t.name.clone(), keys.iter().flatten().cloned().collect());
+    state.kept_keys.insert(
+        t.name.clone(),
+        keys.into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .filter_map(|(key, _)| key)
+            .collect(),
+    );
+    let stats = ExtractedTable {
+        name: t.name.clone(),
+        source_rows,
+        sampled_rows: sampled.rows() as u64,
+        orphans,
+    };
+    Ok((sampled, stats))
+}
+
+/// Samples in the database: a keyed-hash predicate on root tables' keys, and children selected by
+/// their parent's predicate, so only sampled rows cross the network. Counts (rows, orphans) are
+/// aggregates computed by the database.
+async fn sample_in_database(
+    conn: &mut AnyConnection,
+    job: &TableJob<'_>,
+    state: &mut SampleState,
+    statements: &mut Vec<String>,
+) -> anyhow::Result<(RawTable, ExtractedTable)> {
+    let (t, d) = (job.table, job.dialect);
+    let table = d.quote(&t.name)?;
+    let count_sql = format!("SELECT COUNT(*) FROM {table}");
+    let source_rows = count(conn, &count_sql).await?;
+    statements.push(count_sql);
+
+    let rate = job.rate(source_rows);
+    let own = match job.key() {
+        Some(k) if rate < 1.0 => Some(hash_predicate(d, job.spec.seed, &t.name, k, rate)?),
+        Some(_) => None,
+        // Without a key there is nothing to hash: a root table is read whole.
+        None => None,
+    };
+    let predicate = match &job.follow {
+        None => own,
+        Some(f) => match state.predicates.get(&f.parent).cloned().flatten() {
+            // The parent was read whole, so every child follows.
+            None => None,
+            Some(parent_pred) => {
+                let p = spec_table(job.spec, &f.parent)?;
+                let pk = p.key.as_deref().unwrap_or("id");
+                let (ptable, pkey, fk) = (
+                    d.quote(&f.parent)?,
+                    d.quote(pk)?,
+                    format!("{table}.{}", d.quote(&f.column)?),
+                );
+                let orphan = format!(
+                    "({fk} IS NULL OR NOT EXISTS (SELECT 1 FROM {ptable} WHERE {ptable}.{pkey} = {fk}))"
+                );
+                let follows =
+                    format!("{fk} IN (SELECT {ptable}.{pkey} FROM {ptable} WHERE {parent_pred})");
+                Some(match own_or_all(job, d, rate)? {
+                    Some(own) => format!("({follows} OR ({orphan} AND {own}))"),
+                    None => format!("({follows} OR {orphan})"),
+                })
+            }
+        },
+    };
+    let sql = format!(
+        "{}{}{}",
+        job.select()?,
+        predicate
+            .as_deref()
+            .map(|p| format!(" WHERE {p}"))
+            .unwrap_or_default(),
+        job.order_by()?
+    );
+    let sampled = fetch(conn, d, &sql, &t.name, job.present).await?;
+    statements.push(sql);
+
+    let mut orphans = BTreeMap::new();
+    for (c, rt, rc) in t.references() {
+        if !job.present.contains(&c.name.as_str()) || !state.sampled.contains(rt) {
+            continue;
+        }
+        let (ptable, fk) = (d.quote(rt)?, format!("{table}.{}", d.quote(&c.name)?));
+        let sql = format!(
+            "SELECT COUNT(*) FROM {table} WHERE {fk} IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM {ptable} WHERE {ptable}.{} = {fk})",
+            d.quote(rc)?
+        );
+        orphans.insert(c.name.clone(), count(conn, &sql).await?);
+        statements.push(sql);
+    }
+    state.predicates.insert(t.name.clone(), predicate);
+    let stats = ExtractedTable {
+        name: t.name.clone(),
+        source_rows,
+        sampled_rows: sampled.rows() as u64,
+        orphans,
+    };
+    Ok((sampled, stats))
+}
+
+/// The table's own hash predicate, for rows that follow no parent (orphans, null keys).
+fn own_or_all(job: &TableJob<'_>, d: Dialect, rate: f64) -> anyhow::Result<Option<String>> {
+    match job.key() {
+        Some(k) if rate < 1.0 => Ok(Some(hash_predicate(
+            d,
+            job.spec.seed,
+            &job.table.name,
+            k,
+            rate,
+        )?)),
+        _ => Ok(None),
+    }
+}
+
+fn spec_table<'a>(spec: &'a Spec, name: &str) -> anyhow::Result<&'a crate::spec::Table> {
+    spec.table(name)
+        .with_context(|| format!("no table `{name}` in the spec"))
+}
+
+/// Keeps a row when a seeded hash of its key, mod one million, falls under `rate` × 1e6.
+fn hash_predicate(
+    d: Dialect,
+    seed: u64,
+    table: &str,
+    key: &str,
+    rate: f64,
+) -> anyhow::Result<String> {
+    let col = format!("{}.{}", d.quote(table)?, d.quote(key)?);
+    let threshold = (rate * 1_000_000.0).round() as u64;
+    Ok(match d {
+        Dialect::Postgres => format!(
+            "((hashtextextended(CAST({col} AS text), {}) & 9223372036854775807) % 1000000) < {threshold}",
+            seed as i64
+        ),
+        Dialect::MySql => {
+            format!("(CRC32(CONCAT('{seed}:', CAST({col} AS CHAR))) % 1000000) < {threshold}")
+        }
+        Dialect::Sqlite => bail!("SQLite is sampled in memory"),
+    })
+}
+
+async fn count(conn: &mut AnyConnection, sql: &str) -> anyhow::Result<u64> {
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .fetch_one(&mut *conn)
+        .await?;
+    let n: i64 = row.try_get(0)?;
+    Ok(n.max(0) as u64)
 }
 
 /// A uniform number in [0, 1) from (seed, table, key): the sampling decision for one row.

@@ -10,6 +10,14 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The URL of the bundled demo production.
+pub fn demo_prod_url() -> String {
+    format!(
+        "sqlite://{}",
+        repo().join("specs/shop/prod.sqlite").display()
+    )
+}
+
 pub fn shop_spec() -> PathBuf {
     repo().join("specs/shop.toml")
 }

@@ -55,6 +55,38 @@ fn clean_then_quirks(db: &TempDb) {
     }
 }
 
+fn keys(dir: &std::path::Path, table: &str, column: &str) -> Vec<i64> {
+    let df = realitycheck::frame::read_parquet(&dir.join(format!("{table}.parquet"))).unwrap();
+    let s = df.column(column).unwrap().as_materialized_series().clone();
+    s.i64().unwrap().iter().flatten().collect()
+}
+
+/// About 1500 of 2000 customers (the spec's `sample = { rows = 1500 }`), and every sampled child
+/// row's parent in the sample.
+fn sample_keeps_referential_integrity(dir: &std::path::Path) {
+    let customers: std::collections::HashSet<i64> =
+        keys(dir, "customers", "id").into_iter().collect();
+    assert!(
+        (1300..=1700).contains(&customers.len()),
+        "{} customers sampled",
+        customers.len()
+    );
+    let orders: std::collections::HashSet<i64> = keys(dir, "orders", "id").into_iter().collect();
+    assert!(
+        keys(dir, "orders", "customer_id")
+            .iter()
+            .all(|c| customers.contains(c))
+    );
+    for child in ["order_items", "payments", "refunds"] {
+        let fks = keys(dir, child, "order_id");
+        assert!(!fks.is_empty(), "{child} sampled");
+        assert!(
+            fks.iter().all(|o| orders.contains(o)),
+            "{child} rows without their order"
+        );
+    }
+}
+
 /// The session extraction uses refuses writes, whatever SQL reaches it.
 fn read_only_session_refuses_writes(db: &TempDb) {
     db.execute("CREATE TABLE t (id BIGINT)");

@@ -42,7 +42,7 @@ fn no_raw_pii_value_reaches_any_artifact_or_log() {
     let prod = repo().join("specs/shop/prod.sqlite");
     let raw = raw_pii_values(&prod);
     assert!(raw.len() > 1000, "the demo has PII to leak");
-    let url = format!("sqlite://{}", prod.display());
+    let url = demo_prod_url();
     let r = w.run(&[
         "verify",
         spec.to_str().unwrap(),
@@ -156,10 +156,7 @@ notes = { gen = "pattern", format = "????" }
 fn masking_is_keyed_and_joins_survive() {
     let w = Workdir::new();
     let spec = shop_spec();
-    let prod = format!(
-        "sqlite://{}",
-        repo().join("specs/shop/prod.sqlite").display()
-    );
+    let prod = demo_prod_url();
     let run = |out: &str, key: &str| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_realitycheck"))
             .args([
