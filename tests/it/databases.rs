@@ -34,6 +34,12 @@ fn clean_then_quirks(db: &TempDb) {
         before,
         "extraction changed the source"
     );
+    sample_keeps_referential_integrity(&w.path("clean/production"));
+    let audit = std::fs::read_to_string(w.path("clean/masking-audit.md")).unwrap();
+    assert!(
+        audit.contains(" WHERE "),
+        "the sample is taken in the database:\n{audit}"
+    );
 
     db.execute(&std::fs::read_to_string(repo().join("specs/shop/quirks.sql")).unwrap());
     let v = w.run(&["verify", spec, "--source", &db.url, "--report", "quirks"]);
