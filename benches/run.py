@@ -31,6 +31,7 @@ def sh(cmd, **kw):
 
 
 def timed(cmd, runs, env=None, before=None):
+    print("timing", os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0]), *cmd[2:4], file=sys.stderr, flush=True)
     times = []
     for _ in range(runs):
         if before:
@@ -97,17 +98,23 @@ def main():
         for peer, label in [("pandas", "pandas describe + value_counts"), ("ydata", "ydata-profiling (minimal)"), ("whylogs", "whylogs")]:
             if peer in skip:
                 continue
-            t = timed([py, os.path.join(HERE, "peers/profile_peers.py"), peer, ext], a.runs)
+            try:
+                t = timed([py, os.path.join(HERE, "peers/profile_peers.py"), peer, ext], a.runs)
+            except subprocess.CalledProcessError as e:
+                print(f"{label} failed: {e.stderr.decode()[-300:]}", file=sys.stderr)
+                continue
             results.append(("profile", label, rows, t))
     finally:
         subprocess.run(["psql", f"{pg}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
+    from importlib.metadata import PackageNotFoundError, version
+
     versions = {}
-    for mod in ["faker", "pandas", "ydata_profiling", "whylogs"]:
+    for pkg in ["faker", "pandas", "ydata-profiling", "whylogs"]:
         try:
-            versions[mod] = __import__(mod).__version__
-        except Exception:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
             pass
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
     lines = [
@@ -130,7 +137,7 @@ def main():
     print(table)
     readme = os.path.join(HERE, "README.md")
     text = open(readme).read()
-    text = re.sub(r"<!-- results -->.*<!-- /results -->", f"<!-- results -->\n{table}\n<!-- /results -->", text, flags=re.S)
+    text = re.sub(r"<!-- results -->.*<!-- /results -->", lambda _: f"<!-- results -->\n{table}\n<!-- /results -->", text, flags=re.S)
     open(readme, "w").write(text)
 
 

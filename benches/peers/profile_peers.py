@@ -39,6 +39,11 @@ def run_ydata(d):
 
 
 def run_whylogs(d):
+    import numpy as np
+
+    # whylogs 1.x still names np.unicode_, which NumPy 2 removed; alias it rather than pin NumPy 1.
+    if not hasattr(np, "unicode_"):
+        np.unicode_ = np.str_
     import whylogs as why
 
     for _, df in tables(d):

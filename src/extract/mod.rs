@@ -5,11 +5,12 @@
 //! schema, row counts, orphan keys) and the SQL that was run. It never writes to the source:
 //! the session is read-only before the first query, and every statement is a `SELECT`.
 //!
-//! Sampling keeps a root row when a hash of (seed, table, key) falls under the sample rate, so
-//! the sample is the same on every run; child rows follow their parent's key, so a sampled order
+//! Sampling keeps a root row when a seeded hash of its key falls under the sample rate, so the
+//! sample is the same on every run; child rows follow their parent's key, so a sampled order
 //! keeps its items. Rows whose parent does not exist at all (orphans) are sampled at the same
-//! rate, so they reach the comparison. This slice reads every row and samples in memory; pushing
-//! the predicate into the database is the next step for large sources.
+//! rate, so they reach the comparison. PostgreSQL and MySQL sample in the database (a hash
+//! predicate on roots, `fk IN (parent's sample)` on children), so only sampled rows cross the
+//! network; SQLite, a local file with no hash function, is read whole and sampled in memory.
 
 mod raw;
 
