@@ -92,6 +92,10 @@ pub struct ExtractedColumn {
     /// `Some(true)` when no raw value of this PII column appears anywhere in the output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leak_check_passed: Option<bool>,
+    /// Non-PII text columns: rows that look like personal data, per kind (email, phone, card,
+    /// iban, national_id). Counts only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pii_scan: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -49,6 +49,8 @@ pub struct AuditColumn {
     pub type_errors: u64,
     /// Encoding anomalies measured on the raw values before masking.
     pub raw_encoding_anomalies: u64,
+    /// Columns declared non-PII: rows that look like personal data, per kind.
+    pub pii_scan_hits: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,6 +89,7 @@ impl MaskingAudit {
                     .raw_text
                     .as_ref()
                     .map_or(0, |t| t.anomalies.encoding_total()),
+                pii_scan_hits: c.pii_scan.clone(),
             })
             .collect();
         let mut files: Vec<AuditFile> = ds
@@ -154,19 +157,28 @@ impl MaskingAudit {
         let _ = writeln!(s, "## Columns\n");
         let _ = writeln!(
             s,
-            "| column | classification | method | rows | leak check | type errors | raw encoding anomalies |"
+            "| column | classification | method | rows | leak check | PII scan | type errors | raw encoding anomalies |"
         );
-        let _ = writeln!(s, "|---|---|---|---:|---|---:|---:|");
+        let _ = writeln!(s, "|---|---|---|---:|---|---|---:|---:|");
         for c in &self.columns {
             let _ = writeln!(
                 s,
-                "| {}.{} | {} | {} | {} | {} | {} | {} |",
+                "| {}.{} | {} | {} | {} | {} | {} | {} | {} |",
                 c.table,
                 c.column,
                 c.classification,
                 c.method,
                 c.rows,
                 c.leak_check,
+                if c.pii_scan_hits.is_empty() {
+                    "none".to_string()
+                } else {
+                    c.pii_scan_hits
+                        .iter()
+                        .map(|(k, n)| format!("{k}: {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
                 c.type_errors,
                 c.raw_encoding_anomalies
             );

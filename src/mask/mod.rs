@@ -16,6 +16,7 @@
 
 pub mod audit;
 mod key;
+pub mod scan;
 
 use std::collections::HashSet;
 
@@ -58,6 +59,21 @@ pub fn mask(spec: &Spec, extracted: &Extracted, key: &MaskKey) -> anyhow::Result
                 s
             });
             let (values, type_errors) = mask_column(c, ty, rc, key);
+            // Columns declared non-PII are scanned for personal data all the same.
+            let pii_scan = if c.pii.is_none() && ty == LogicalType::Text {
+                let texts: Vec<std::borrow::Cow<'_, str>> =
+                    rc.cells().iter().flatten().map(|b| text(b)).collect();
+                scan::scan(texts.iter().map(|s| s.as_ref()))
+            } else {
+                Default::default()
+            };
+            for (kind, n) in &pii_scan {
+                tracing::warn!(
+                    "{}.{} is declared non-PII but {n} of its values look like {kind}; classify it with `pii` and a `mask`",
+                    t.name,
+                    c.name
+                );
+            }
             meta.push(ExtractedColumn {
                 table: t.name.clone(),
                 column: c.name.clone(),
@@ -72,6 +88,7 @@ pub fn mask(spec: &Spec, extracted: &Extracted, key: &MaskKey) -> anyhow::Result
                 type_errors,
                 raw_text,
                 leak_check_passed: None,
+                pii_scan,
             });
             out.push((c.name.clone(), values));
         }
@@ -90,6 +107,7 @@ pub fn mask(spec: &Spec, extracted: &Extracted, key: &MaskKey) -> anyhow::Result
             type_errors: 0,
             raw_text: None,
             leak_check_passed: None,
+            pii_scan: Default::default(),
         });
     }
     Ok(Masked { tables, columns })

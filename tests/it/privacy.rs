@@ -193,3 +193,60 @@ fn masking_is_keyed_and_joins_survive() {
     );
     assert!(audit.contains("fingerprint"));
 }
+
+/// Personal data in a column declared non-PII is found, counted in the audit and warned about,
+/// without the value being shown.
+#[test]
+fn pii_scan_flags_personal_data_in_non_pii_columns() {
+    let w = Workdir::new();
+    let url = format!("sqlite://{}", w.path("notes.sqlite").display());
+    block_on(async {
+        let (mut c, _) = realitycheck::db::connect(&url, false, 30).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE tickets (id BIGINT, notes TEXT);
+             INSERT INTO tickets VALUES (1, 'customer asked for a refund'),
+                                        (2, 'reach me at carol.private@mail.example'),
+                                        (3, 'paid with 4111 1111 1111 1111'),
+                                        (4, 'call +1 (212) 555-0199 after 5');",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+    let spec = w.write(
+        "tickets.toml",
+        "[domain]\nname = \"tickets\"\nseed = 1\n[tables.tickets]\nrows = 5\n[tables.tickets.columns]\n\
+         id = { gen = \"sequence\" }\nnotes = { gen = \"pattern\", format = \"????\" }\n",
+    );
+    let r = w.run(&[
+        "extract",
+        spec.to_str().unwrap(),
+        "--source",
+        &url,
+        "--out",
+        "out",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("tickets.notes is declared non-PII"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.all().contains("carol.private") && !r.all().contains("555-0199"),
+        "{}",
+        r.all()
+    );
+    let audit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("out/masking-audit.json")).unwrap())
+            .unwrap();
+    let notes = audit["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == "notes")
+        .unwrap();
+    assert_eq!(notes["pii_scan_hits"]["email"], 1);
+    assert_eq!(notes["pii_scan_hits"]["card"], 1);
+    assert_eq!(notes["pii_scan_hits"]["phone"], 1);
+}
