@@ -140,6 +140,14 @@ pub async fn connect(
             .await
             .with_context(|| format!("preparing the session on {}", redact_url(&url)))?;
     }
+    if dialect == Dialect::MySql && read_only {
+        // MariaDB and MySQL name the statement timeout differently; whichever exists is set.
+        let mariadb = format!("SET SESSION max_statement_time = {timeout_s}");
+        let mysql = format!("SET SESSION max_execution_time = {}", timeout_s * 1000);
+        if conn.execute(AssertSqlSafe(mariadb.as_str())).await.is_err() {
+            let _ = conn.execute(AssertSqlSafe(mysql.as_str())).await;
+        }
+    }
     Ok((conn, dialect))
 }
 

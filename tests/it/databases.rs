@@ -124,7 +124,20 @@ fn mariadb_clean_passes_quirks_fail_source_unchanged() {
 
 #[test]
 fn mariadb_extraction_session_is_read_only() {
-    read_only_session_refuses_writes(&TempDb::mysql("myro"));
+    let db = TempDb::mysql("myro");
+    read_only_session_refuses_writes(&db);
+    let timeout: f64 = block_on(async {
+        let (mut conn, _) = realitycheck::db::connect(&db.url, true, 30).await.unwrap();
+        let row: (f64,) = sqlx::query_as("SELECT CAST(@@max_statement_time AS DOUBLE)")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        row.0
+    });
+    assert_eq!(
+        timeout, 30.0,
+        "the extraction session has a statement timeout"
+    );
 }
 
 #[test]
