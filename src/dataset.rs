@@ -3,7 +3,7 @@
 //! what was measured on raw values before masking. Profiles read both.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -132,13 +132,6 @@ impl Dataset {
     pub fn write(&self, dir: &Path) -> anyhow::Result<String> {
         let json = serde_json::to_vec_pretty(self)?;
         crate::frame::write_atomic(&dir.join(MANIFEST), &json)
-    }
-
-    pub fn table_path(&self, dir: &Path, table: &str) -> Option<PathBuf> {
-        self.tables
-            .iter()
-            .find(|t| t.name == table)
-            .map(|t| dir.join(&t.file))
     }
 
     pub fn column(&self, table: &str, column: &str) -> Option<&ExtractedColumn> {

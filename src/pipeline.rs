@@ -25,7 +25,7 @@ pub async fn generate(
     scale: f64,
     to: Option<&str>,
     replace: bool,
-) -> anyhow::Result<Dataset> {
+) -> anyhow::Result<Stored> {
     let seed = seed.unwrap_or(spec.seed);
     let t0 = Instant::now();
     let mut g = generate::generate(spec, seed, scale)?;
@@ -39,7 +39,18 @@ pub async fn generate(
         generate::write::to_database(&g, url, replace).await?;
         tracing::info!("wrote them to {}", crate::db::redact_url(url));
     }
-    generate::write::to_dir(spec, &mut g, out, seed, scale)
+    let dataset = generate::write::to_dir(spec, &mut g, out, seed, scale)?;
+    Ok(Stored {
+        dataset,
+        tables: g.tables,
+    })
+}
+
+/// A dataset as written, with its tables still in memory so `verify` profiles them without
+/// reading the files back.
+pub struct Stored {
+    pub dataset: Dataset,
+    pub tables: Vec<(String, polars::prelude::DataFrame)>,
 }
 
 /// The source URL: `--source` wins over the spec's. A relative SQLite path that does not
@@ -76,7 +87,7 @@ pub async fn extract(
     url: &str,
     out: &Path,
     audit_dir: &Path,
-) -> anyhow::Result<(Dataset, Vec<(PathBuf, String)>)> {
+) -> anyhow::Result<(Stored, Vec<(PathBuf, String)>)> {
     let key = MaskKey::from_env(&spec.masking.key_env)?;
     let t0 = Instant::now();
     let ex = extract::extract(spec, url).await?;
@@ -90,11 +101,12 @@ pub async fn extract(
     let masked = mask::mask(spec, &ex, &key)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut tables = Vec::new();
-    for (name, mut df) in masked.tables {
+    let mut frames = masked.tables;
+    for (name, df) in &mut frames {
         let file = format!("{name}.parquet");
-        let sha256 = frame::write_parquet(&mut df, &out.join(&file))?;
+        let sha256 = frame::write_parquet(df, &out.join(&file))?;
         tables.push(TableFile {
-            name,
+            name: name.clone(),
             file,
             rows: df.height() as u64,
             sha256,
@@ -138,7 +150,13 @@ pub async fn extract(
         md_path.clone(),
         frame::write_atomic(&md_path, audit.to_markdown().as_bytes())?,
     ));
-    Ok((ds, written))
+    Ok((
+        Stored {
+            dataset: ds,
+            tables: frames,
+        },
+        written,
+    ))
 }
 
 pub fn profile(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)> {
@@ -220,20 +238,23 @@ pub async fn verify(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyhow
 
     let synth_dir = dir.join("synthetic");
     let prod_dir = dir.join("production");
-    let ds = generate(spec, &synth_dir, None, scale, None, false).await?;
+    let synth = generate(spec, &synth_dir, None, scale, None, false).await?;
     written.extend(
-        ds.tables
+        synth
+            .dataset
+            .tables
             .iter()
             .map(|t| (synth_dir.join(&t.file), t.sha256.clone())),
     );
     lap("generate", &mut stages);
 
-    let (_, w) = extract(spec, source, &prod_dir, dir).await?;
+    let (prod, w) = extract(spec, source, &prod_dir, dir).await?;
     written.extend(w);
     lap("extract_mask", &mut stages);
 
-    let (sp, ss) = profile(&synth_dir, spec)?;
-    let (pp, ps) = profile(&prod_dir, spec)?;
+    // The frames just written are still in memory: profile them rather than read them back.
+    let (sp, ss) = profile::profile_tables(spec, &synth.dataset, &synth.tables)?;
+    let (pp, ps) = profile::profile_tables(spec, &prod.dataset, &prod.tables)?;
     let profiles = dir.join("profiles");
     for (p, name) in [(&sp, "synthetic.json"), (&pp, "production.json")] {
         let path = profiles.join(name);

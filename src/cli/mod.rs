@@ -169,14 +169,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             replace,
         } => {
             let s = load(&spec)?;
-            let ds = pipeline::generate(&s, &out, seed, scale, to.as_deref(), replace).await?;
-            println!("wrote {} tables to {}", ds.tables.len(), out.display());
+            let stored = pipeline::generate(&s, &out, seed, scale, to.as_deref(), replace).await?;
+            println!(
+                "wrote {} tables to {}",
+                stored.dataset.tables.len(),
+                out.display()
+            );
             Ok(Outcome::Pass)
         }
         Command::Extract { spec, source, out } => {
             let s = load(&spec)?;
             let url = pipeline::source_url(&s, source.as_deref())?;
-            let (ds, _) = pipeline::extract(&s, &url, &out, &out).await?;
+            let (stored, _) = pipeline::extract(&s, &url, &out, &out).await?;
+            let ds = stored.dataset;
             println!(
                 "wrote {} masked tables and the masking audit to {}",
                 ds.tables.len(),

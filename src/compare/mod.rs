@@ -92,7 +92,7 @@ pub fn compare(
             let (Some(sc), Some(pc)) = (st.column(&c.name), pt.column(&c.name)) else {
                 continue;
             };
-            column_findings(spec, &t.name, c, sc, pc, pt, ss, ps, g, &mut out);
+            column_findings(&t.name, c, sc, pc, ss, ps, g, &mut out);
         }
     }
     for name in &prod.unknown_tables {
@@ -218,12 +218,10 @@ fn table_level(name: &str, st: &TableProfile, pt: &TableProfile, out: &mut Vec<F
 
 #[allow(clippy::too_many_arguments)]
 fn column_findings(
-    spec: &Spec,
     table: &str,
     c: &crate::spec::Column,
     sc: &ColumnProfile,
     pc: &ColumnProfile,
-    pt: &TableProfile,
     ss: &Samples,
     ps: &Samples,
     g: &crate::spec::Gate,
@@ -386,7 +384,6 @@ fn column_findings(
             );
         }
     }
-    let _ = (spec, pt);
 }
 
 /// The two-sided normal quantile z(1 - α/2).

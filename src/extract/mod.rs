@@ -33,7 +33,7 @@ pub struct Extracted {
     pub schema: Vec<SourceTable>,
     pub tables: Vec<RawTable>,
     pub table_stats: Vec<ExtractedTable>,
-    /// Spec columns present in the source, per table, in spec order.
+    /// Every statement sent, in order (for the masking audit).
     pub statements: Vec<String>,
     /// Source columns the spec does not name (copied as nothing; listed in the audit).
     pub unclassified: Vec<(String, String)>,
@@ -108,9 +108,10 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
                 crate::spec::RowCount::PerParent { parent, .. } if parent == rt => 0,
                 _ => 1,
             })
-            .map(|(c, rt, _)| Follow {
+            .map(|(c, rt, rc)| Follow {
                 column: c.name.clone(),
                 parent: rt.to_string(),
+                parent_key: rc.to_string(),
             });
         let job = TableJob {
             spec,
@@ -119,14 +120,19 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
             follow,
             dialect,
         };
-        let (sampled, stats) = if dialect == Dialect::Sqlite {
+        let (sampled, source_rows, orphans) = if dialect == Dialect::Sqlite {
             sample_in_memory(&mut conn, &job, &mut state, &mut statements).await
         } else {
             sample_in_database(&mut conn, &job, &mut state, &mut statements).await
         }
         .with_context(|| format!("reading table `{}` from {}", t.name, db::redact_url(url)))?;
         state.sampled.insert(t.name.clone());
-        table_stats.push(stats);
+        table_stats.push(ExtractedTable {
+            name: t.name.clone(),
+            source_rows,
+            sampled_rows: sampled.rows() as u64,
+            orphans,
+        });
         tables.push(sampled);
     }
     Ok(Extracted {
@@ -144,7 +150,12 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
 struct Follow {
     column: String,
     parent: String,
+    /// The parent's key column, which `column` references.
+    parent_key: String,
 }
+
+/// A table's sampled rows, its row count in the source, and its orphans per `ref` column.
+type Sampled = (RawTable, u64, BTreeMap<String, u64>);
 
 struct TableJob<'a> {
     spec: &'a Spec,
@@ -208,7 +219,7 @@ async fn sample_in_memory(
     job: &TableJob<'_>,
     state: &mut SampleState,
     statements: &mut Vec<String>,
-) -> anyhow::Result<(RawTable, ExtractedTable)> {
+) -> anyhow::Result<Sampled> {
     let t = job.table;
     let sql = format!("{}{}", job.select()?, job.order_by()?);
     let full = fetch(conn, job.dialect, &sql, &t.name, job.present).await?;
@@ -265,13 +276,7 @@ async fn sample_in_memory(
             .filter_map(|(key, _)| key)
             .collect(),
     );
-    let stats = ExtractedTable {
-        name: t.name.clone(),
-        source_rows,
-        sampled_rows: sampled.rows() as u64,
-        orphans,
-    };
-    Ok((sampled, stats))
+    Ok((sampled, source_rows, orphans))
 }
 
 /// Samples in the database: a keyed-hash predicate on root tables' keys, and children selected by
@@ -282,7 +287,7 @@ async fn sample_in_database(
     job: &TableJob<'_>,
     state: &mut SampleState,
     statements: &mut Vec<String>,
-) -> anyhow::Result<(RawTable, ExtractedTable)> {
+) -> anyhow::Result<Sampled> {
     let (t, d) = (job.table, job.dialect);
     let table = d.quote(&t.name)?;
     let count_sql = format!("SELECT COUNT(*) FROM {table}");
@@ -290,11 +295,11 @@ async fn sample_in_database(
     statements.push(count_sql);
 
     let rate = job.rate(source_rows);
+    // The table's own hash predicate: roots are sampled by it, and so are rows that follow no
+    // parent (orphans, null keys). Without a key there is nothing to hash: all rows are read.
     let own = match job.key() {
         Some(k) if rate < 1.0 => Some(hash_predicate(d, job.spec.seed, &t.name, k, rate)?),
-        Some(_) => None,
-        // Without a key there is nothing to hash: a root table is read whole.
-        None => None,
+        _ => None,
     };
     let predicate = match &job.follow {
         None => own,
@@ -302,11 +307,9 @@ async fn sample_in_database(
             // The parent was read whole, so every child follows.
             None => None,
             Some(parent_pred) => {
-                let p = spec_table(job.spec, &f.parent)?;
-                let pk = p.key.as_deref().unwrap_or("id");
                 let (ptable, pkey, fk) = (
                     d.quote(&f.parent)?,
-                    d.quote(pk)?,
+                    d.quote(&f.parent_key)?,
                     format!("{table}.{}", d.quote(&f.column)?),
                 );
                 let orphan = format!(
@@ -314,7 +317,7 @@ async fn sample_in_database(
                 );
                 let follows =
                     format!("{fk} IN (SELECT {ptable}.{pkey} FROM {ptable} WHERE {parent_pred})");
-                Some(match own_or_all(job, d, rate)? {
+                Some(match own {
                     Some(own) => format!("({follows} OR ({orphan} AND {own}))"),
                     None => format!("({follows} OR {orphan})"),
                 })
@@ -348,32 +351,7 @@ async fn sample_in_database(
         statements.push(sql);
     }
     state.predicates.insert(t.name.clone(), predicate);
-    let stats = ExtractedTable {
-        name: t.name.clone(),
-        source_rows,
-        sampled_rows: sampled.rows() as u64,
-        orphans,
-    };
-    Ok((sampled, stats))
-}
-
-/// The table's own hash predicate, for rows that follow no parent (orphans, null keys).
-fn own_or_all(job: &TableJob<'_>, d: Dialect, rate: f64) -> anyhow::Result<Option<String>> {
-    match job.key() {
-        Some(k) if rate < 1.0 => Ok(Some(hash_predicate(
-            d,
-            job.spec.seed,
-            &job.table.name,
-            k,
-            rate,
-        )?)),
-        _ => Ok(None),
-    }
-}
-
-fn spec_table<'a>(spec: &'a Spec, name: &str) -> anyhow::Result<&'a crate::spec::Table> {
-    spec.table(name)
-        .with_context(|| format!("no table `{name}` in the spec"))
+    Ok((sampled, source_rows, orphans))
 }
 
 /// Keeps a row when a seeded hash of its key, mod one million, falls under `rate` × 1e6.

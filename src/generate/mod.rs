@@ -53,7 +53,7 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
     let mut done: HashMap<String, Building> = HashMap::new();
     let mut out = Vec::new();
     for table in &spec.tables {
-        let b = generate_table(spec, table, seed, scale, &done)
+        let b = generate_table(table, seed, scale, &done)
             .with_context(|| format!("generating table `{}`", table.name))?;
         let df = finish_table(table, &b)
             .with_context(|| format!("generating table `{}`", table.name))?;
@@ -64,7 +64,6 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
 }
 
 fn generate_table(
-    spec: &Spec,
     table: &Table,
     seed: u64,
     scale: f64,
@@ -164,7 +163,6 @@ fn generate_table(
             }
         }
     }
-    let _ = spec;
     Ok(Building { n, columns })
 }
 

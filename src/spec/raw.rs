@@ -107,7 +107,6 @@ pub struct RawColumn {
 pub struct RawRule {
     pub name: String,
     pub sql: String,
-    pub table: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -367,7 +367,6 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
                 "expected a Polars SQL `SELECT` that returns the violating rows",
             );
         }
-        let _ = r.table;
         rules.push(Rule {
             name: r.name,
             sql: r.sql,

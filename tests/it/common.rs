@@ -62,6 +62,16 @@ impl Workdir {
         run_in(self.dir.path(), args)
     }
 
+    /// A SQLite database in the folder, made by running `sql`; returns its URL.
+    pub fn sqlite(&self, name: &str, sql: &'static str) -> String {
+        let url = format!("sqlite://{}", self.path(name).display());
+        block_on(async {
+            let (mut c, _) = realitycheck::db::connect(&url, false, 30).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        });
+        url
+    }
+
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, text).unwrap();

@@ -143,13 +143,7 @@ fn mariadb_extraction_session_is_read_only() {
 #[test]
 fn sqlite_extraction_session_is_read_only() {
     let w = Workdir::new();
-    let url = format!("sqlite://{}", w.path("ro.sqlite").display());
-    block_on(async {
-        let (mut conn, _) = realitycheck::db::connect(&url, false, 30).await.unwrap();
-        sqlx::Executor::execute(&mut conn, "CREATE TABLE t (id BIGINT)")
-            .await
-            .unwrap();
-    });
+    let url = w.sqlite("ro.sqlite", "CREATE TABLE t (id BIGINT)");
     let err = block_on(async {
         let (mut conn, _) = realitycheck::db::connect(&url, true, 30).await.unwrap();
         sqlx::Executor::execute(&mut conn, "INSERT INTO t VALUES (1)")

@@ -100,19 +100,12 @@ fn no_raw_pii_value_reaches_any_artifact_or_log() {
 #[test]
 fn leak_check_stops_extraction_without_showing_the_value() {
     let w = Workdir::new();
-    let db = w.path("leaky.sqlite");
-    let url = format!("sqlite://{}", db.display());
-    block_on(async {
-        let (mut c, _) = realitycheck::db::connect(&url, false, 30).await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE people (id BIGINT, email TEXT, notes TEXT);
+    let url = w.sqlite(
+        "leaky.sqlite",
+        "CREATE TABLE people (id BIGINT, email TEXT, notes TEXT);
              INSERT INTO people VALUES (1, 'alice.secret@corp.example', 'call alice'),
                                        (2, 'bob.hidden@corp.example', 'bob.hidden@corp.example');",
-        )
-        .execute(&mut c)
-        .await
-        .unwrap();
-    });
+    );
     let spec = w.write(
         "leaky.toml",
         r#"
@@ -199,20 +192,14 @@ fn masking_is_keyed_and_joins_survive() {
 #[test]
 fn pii_scan_flags_personal_data_in_non_pii_columns() {
     let w = Workdir::new();
-    let url = format!("sqlite://{}", w.path("notes.sqlite").display());
-    block_on(async {
-        let (mut c, _) = realitycheck::db::connect(&url, false, 30).await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE tickets (id BIGINT, notes TEXT);
+    let url = w.sqlite(
+        "notes.sqlite",
+        "CREATE TABLE tickets (id BIGINT, notes TEXT);
              INSERT INTO tickets VALUES (1, 'customer asked for a refund'),
                                         (2, 'reach me at carol.private@mail.example'),
                                         (3, 'paid with 4111 1111 1111 1111'),
                                         (4, 'call +1 (212) 555-0199 after 5');",
-        )
-        .execute(&mut c)
-        .await
-        .unwrap();
-    });
+    );
     let spec = w.write(
         "tickets.toml",
         "[domain]\nname = \"tickets\"\nseed = 1\n[tables.tickets]\nrows = 5\n[tables.tickets.columns]\n\
