@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions, Connection, Executor};
 
-use crate::spec::LogicalType;
+use crate::spec::{ColumnType, LogicalType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -66,17 +66,33 @@ impl Dialect {
         })
     }
 
-    pub fn column_type(self, ty: LogicalType) -> &'static str {
-        match (self, ty) {
-            (_, LogicalType::Int) => "BIGINT",
-            (Dialect::Sqlite, LogicalType::Float) => "REAL",
-            (Dialect::Postgres, LogicalType::Float) => "DOUBLE PRECISION",
-            (Dialect::MySql, LogicalType::Float) => "DOUBLE",
-            (Dialect::MySql, LogicalType::Text) => "TEXT CHARACTER SET utf8mb4",
-            (_, LogicalType::Text) => "TEXT",
-            (Dialect::Sqlite, LogicalType::Timestamp) => "TIMESTAMP",
-            (Dialect::Postgres, LogicalType::Timestamp) => "TIMESTAMP",
-            (Dialect::MySql, LogicalType::Timestamp) => "DATETIME(6)",
+    /// The column type a generated column is created with: the engine's own type for each
+    /// spec type, so reading it back (and `init`) sees what a real schema would hold.
+    pub fn column_type(self, ct: ColumnType) -> String {
+        use Dialect::*;
+        use LogicalType as L;
+        match (self, ct.logical) {
+            (Postgres, L::Bool) => "BOOLEAN".into(),
+            (MySql, L::Bool) => "TINYINT(1)".into(),
+            (Sqlite, L::Bool) => "BOOLEAN".into(),
+            (_, L::Int) => match ct.bits {
+                8 if self == MySql => "TINYINT".into(),
+                8 | 16 => "SMALLINT".into(),
+                32 => "INTEGER".into(),
+                _ => "BIGINT".into(),
+            },
+            (Sqlite, L::Float) => "REAL".into(),
+            (Postgres, L::Float) => "DOUBLE PRECISION".into(),
+            (MySql, L::Float) => "DOUBLE".into(),
+            (_, L::Decimal) => format!("DECIMAL({}, {})", ct.precision, ct.scale),
+            (_, L::Date) => "DATE".into(),
+            (MySql, L::Timestamp | L::TimestampTz) => "DATETIME(6)".into(),
+            (Postgres, L::TimestampTz) => "TIMESTAMPTZ".into(),
+            (_, L::Timestamp | L::TimestampTz) => "TIMESTAMP".into(),
+            (Postgres, L::Uuid) => "UUID".into(),
+            (MySql, L::Uuid) => "CHAR(36)".into(),
+            (MySql, L::Text) => "TEXT CHARACTER SET utf8mb4".into(),
+            (_, L::Text | L::Uuid) => "TEXT".into(),
         }
     }
 }

@@ -1,75 +1,325 @@
 //! Plain typed columns, and the one place they become Polars frames and Parquet files.
 //!
-//! Generation and masking build [`Values`]; [`to_frame`] turns them into a `DataFrame`;
-//! [`write_parquet`] writes it under a temporary name and renames it into place, so an
-//! interrupted run never leaves a file that looks complete.
+//! Generation and masking build [`Values`]; [`to_frame`] turns them into a `DataFrame` whose
+//! columns have the Polars types of the spec's column types ([`dtype`]), so each is written as
+//! the matching Parquet logical type (BOOLEAN, DATE, DECIMAL, TIMESTAMP with or without UTC
+//! adjustment); [`write_parquet`] writes it under a temporary name and renames it into place,
+//! so an interrupted run never leaves a file that looks complete.
 
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use polars::prelude::*;
 
-use crate::spec::LogicalType;
+use crate::spec::{ColumnType, LogicalType};
 
-/// One column's values, typed. Timestamps are microseconds since the Unix epoch.
+const DAY_US: i64 = 86_400_000_000;
+
+/// One column's values, typed. Timestamps are microseconds since the Unix epoch (UTC for
+/// `TimestampTz`), dates days since it, decimals unscaled integers (`x / 10^scale`). UUIDs are
+/// text in their canonical form.
 #[derive(Clone, PartialEq)]
 pub enum Values {
+    Bool(Vec<Option<bool>>),
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
-    Text(Vec<Option<String>>),
+    Decimal {
+        values: Vec<Option<i128>>,
+        precision: u8,
+        scale: u8,
+    },
+    Date(Vec<Option<i32>>),
     Timestamp(Vec<Option<i64>>),
+    TimestampTz(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+}
+
+/// Applies `$f` to the vector inside any variant, giving the same variant back.
+macro_rules! map_values {
+    ($v:expr, $x:ident => $e:expr) => {
+        match $v {
+            Values::Bool($x) => Values::Bool($e),
+            Values::Int($x) => Values::Int($e),
+            Values::Float($x) => Values::Float($e),
+            Values::Decimal {
+                values: $x,
+                precision,
+                scale,
+            } => Values::Decimal {
+                values: $e,
+                precision: *precision,
+                scale: *scale,
+            },
+            Values::Date($x) => Values::Date($e),
+            Values::Timestamp($x) => Values::Timestamp($e),
+            Values::TimestampTz($x) => Values::TimestampTz($e),
+            Values::Text($x) => Values::Text($e),
+        }
+    };
+}
+
+/// Runs `$e` on the vector inside any variant.
+macro_rules! with_values {
+    ($v:expr, $x:ident => $e:expr) => {
+        match $v {
+            Values::Bool($x) => $e,
+            Values::Int($x) | Values::Timestamp($x) | Values::TimestampTz($x) => $e,
+            Values::Float($x) => $e,
+            Values::Decimal { values: $x, .. } => $e,
+            Values::Date($x) => $e,
+            Values::Text($x) => $e,
+        }
+    };
 }
 
 impl Values {
     pub fn len(&self) -> usize {
-        match self {
-            Values::Int(v) | Values::Timestamp(v) => v.len(),
-            Values::Float(v) => v.len(),
-            Values::Text(v) => v.len(),
-        }
+        with_values!(self, v => v.len())
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// How many values are null.
+    pub fn null_count(&self) -> usize {
+        with_values!(self, v => v.iter().filter(|x| x.is_none()).count())
+    }
+
     pub fn logical_type(&self) -> LogicalType {
         match self {
+            Values::Bool(_) => LogicalType::Bool,
             Values::Int(_) => LogicalType::Int,
             Values::Float(_) => LogicalType::Float,
-            Values::Text(_) => LogicalType::Text,
+            Values::Decimal { .. } => LogicalType::Decimal,
+            Values::Date(_) => LogicalType::Date,
             Values::Timestamp(_) => LogicalType::Timestamp,
+            Values::TimestampTz(_) => LogicalType::TimestampTz,
+            Values::Text(_) => LogicalType::Text,
+        }
+    }
+
+    /// `n` nulls of a type.
+    pub fn nulls(ty: LogicalType, n: usize) -> Values {
+        match ty {
+            LogicalType::Bool => Values::Bool(vec![None; n]),
+            LogicalType::Int => Values::Int(vec![None; n]),
+            LogicalType::Float => Values::Float(vec![None; n]),
+            LogicalType::Decimal => Values::Decimal {
+                values: vec![None; n],
+                precision: 38,
+                scale: 9,
+            },
+            LogicalType::Date => Values::Date(vec![None; n]),
+            LogicalType::Timestamp => Values::Timestamp(vec![None; n]),
+            LogicalType::TimestampTz => Values::TimestampTz(vec![None; n]),
+            LogicalType::Text | LogicalType::Uuid => Values::Text(vec![None; n]),
         }
     }
 
     /// The value at `i` as text, the way keys are compared across tables and databases.
     pub fn key_at(&self, i: usize) -> Option<String> {
         match self {
-            Values::Int(v) | Values::Timestamp(v) => v[i].map(|x| x.to_string()),
+            Values::Bool(v) => v[i].map(|b| b.to_string()),
+            Values::Int(v) | Values::Timestamp(v) | Values::TimestampTz(v) => {
+                v[i].map(|x| x.to_string())
+            }
             Values::Float(v) => v[i].map(|x| x.to_string()),
+            Values::Decimal { values, scale, .. } => values[i].map(|x| decimal_text(x, *scale)),
+            Values::Date(v) => v[i].map(|x| x.to_string()),
             Values::Text(v) => v[i].clone(),
         }
     }
+
+    /// The values at `rows` (`None`: a null).
+    #[allow(clippy::clone_on_copy)] // one body for copied numbers and cloned strings
+    pub fn pick(&self, rows: &[Option<usize>]) -> Values {
+        map_values!(self, v => rows.iter().map(|r| r.and_then(|r| v[r].clone())).collect())
+    }
+
+    /// Nulls every value whose `mask` entry is set.
+    pub fn clear(&mut self, mask: &[bool]) {
+        with_values!(self, v => {
+            for (x, m) in v.iter_mut().zip(mask) {
+                if *m {
+                    *x = None;
+                }
+            }
+        })
+    }
+
+    /// Writes `part`'s values at `rows` (a part of a mixture, a case of `cases`). Ints written
+    /// into floats are widened; a part of another type is an error.
+    pub fn put(&mut self, rows: &[usize], part: Values) -> anyhow::Result<()> {
+        let part = match (&*self, part) {
+            (Values::Float(_), Values::Int(p)) => {
+                Values::Float(p.into_iter().map(|x| x.map(|x| x as f64)).collect())
+            }
+            (_, p) => p,
+        };
+        macro_rules! put {
+            ($dst:expr, $src:expr) => {{
+                for (r, x) in rows.iter().zip($src) {
+                    $dst[*r] = x;
+                }
+                Ok(())
+            }};
+        }
+        match (self, part) {
+            (Values::Bool(d), Values::Bool(s)) => put!(d, s),
+            (Values::Int(d), Values::Int(s)) => put!(d, s),
+            (Values::Float(d), Values::Float(s)) => put!(d, s),
+            (Values::Timestamp(d), Values::Timestamp(s)) => put!(d, s),
+            (Values::Text(d), Values::Text(s)) => put!(d, s),
+            (d, s) => bail!(
+                "a part makes {:?} values where the column holds {:?}",
+                s.logical_type(),
+                d.logical_type()
+            ),
+        }
+    }
+
+    /// Generated values converted to the column's declared type: ints to floats or decimals,
+    /// floats to decimals (rounded half away from zero at the scale), timestamps to dates
+    /// (the day they fall on) or to UTC instants. A value the type cannot hold is an error.
+    pub fn conform(self, ct: ColumnType) -> anyhow::Result<Values> {
+        Ok(match (self, ct.logical) {
+            (Values::Int(v), LogicalType::Int) => {
+                if ct.bits < 64 {
+                    let lim = 1i64 << (ct.bits - 1);
+                    if let Some(x) = v.iter().flatten().find(|x| **x < -lim || **x >= lim) {
+                        bail!("{x} does not fit `{ct}`");
+                    }
+                }
+                Values::Int(v)
+            }
+            (Values::Int(v), LogicalType::Float) => {
+                Values::Float(v.into_iter().map(|x| x.map(|x| x as f64)).collect())
+            }
+            (Values::Int(v), LogicalType::Decimal) => {
+                decimal_from(v.into_iter().map(|x| x.map(|x| x as f64)).collect(), ct)?
+            }
+            (Values::Float(v), LogicalType::Decimal) => decimal_from(v, ct)?,
+            (Values::Timestamp(v), LogicalType::Date) => Values::Date(
+                v.into_iter()
+                    .map(|x| x.map(|x| x.div_euclid(DAY_US) as i32))
+                    .collect(),
+            ),
+            (Values::Timestamp(v), LogicalType::TimestampTz) => Values::TimestampTz(v),
+            (Values::Text(v), LogicalType::Uuid) => Values::Text(v),
+            (v, t) if v.logical_type() == t => v,
+            (v, _) => bail!(
+                "generated {:?} values cannot be stored as `{ct}`",
+                v.logical_type()
+            ),
+        })
+    }
+}
+
+fn decimal_from(v: Vec<Option<f64>>, ct: ColumnType) -> anyhow::Result<Values> {
+    let factor = 10f64.powi(ct.scale as i32);
+    let limit = 10f64.powi((ct.precision - ct.scale) as i32);
+    let mut out = Vec::with_capacity(v.len());
+    for x in v {
+        out.push(match x {
+            Some(x) if x.is_finite() && x.abs() < limit => Some((x * factor).round() as i128),
+            Some(x) => bail!("{x} does not fit `{ct}`"),
+            None => None,
+        });
+    }
+    Ok(Values::Decimal {
+        values: out,
+        precision: ct.precision,
+        scale: ct.scale,
+    })
+}
+
+/// An unscaled decimal as text: `1230` at scale 2 is `12.30`.
+pub fn decimal_text(x: i128, scale: u8) -> String {
+    if scale == 0 {
+        return x.to_string();
+    }
+    let p = 10i128.pow(scale as u32);
+    let sign = if x < 0 { "-" } else { "" };
+    let a = x.unsigned_abs();
+    let p = p as u128;
+    format!("{sign}{}.{:0width$}", a / p, a % p, width = scale as usize)
+}
+
+/// Parses decimal text exactly at `scale` digits (`12.3` at scale 2 is `1230`); more digits
+/// after the point are rounded half away from zero. `None` if it is not a decimal number.
+pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
+    let s = s.trim();
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || int.len() > 38
+    {
+        return None;
+    }
+    let scale = scale as usize;
+    let mut digits: i128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    for i in 0..scale {
+        let d = frac.as_bytes().get(i).map_or(0, |b| (b - b'0') as i128);
+        digits = digits.checked_mul(10)?.checked_add(d)?;
+    }
+    if frac.as_bytes().get(scale).is_some_and(|b| *b >= b'5') {
+        digits = digits.checked_add(1)?;
+    }
+    Some(if neg { -digits } else { digits })
 }
 
 // Values of generated or masked columns may be printed; raw production values never are,
-// and they never live in this type (see `extract::RawTable`).
+// and they never live in this type (see `mask::raw::RawTable`).
 impl std::fmt::Debug for Values {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Values::{:?}[{}]", self.logical_type(), self.len())
     }
 }
 
+/// The Polars type a column type is stored as. 8- and 16-bit integers are stored as 32-bit
+/// (this build's Polars has no narrower types); the declared range is still checked.
+pub fn dtype(ct: ColumnType) -> DataType {
+    match ct.logical {
+        LogicalType::Bool => DataType::Boolean,
+        LogicalType::Int if ct.bits < 64 => DataType::Int32,
+        LogicalType::Int => DataType::Int64,
+        LogicalType::Float => DataType::Float64,
+        LogicalType::Decimal => DataType::Decimal(ct.precision as usize, ct.scale as usize),
+        LogicalType::Date => DataType::Date,
+        LogicalType::Timestamp => DataType::Datetime(TimeUnit::Microseconds, None),
+        LogicalType::TimestampTz => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+        LogicalType::Text | LogicalType::Uuid => DataType::String,
+    }
+}
+
 pub fn to_series(name: &str, values: &Values) -> PolarsResult<Series> {
     let name: PlSmallStr = name.into();
     Ok(match values {
+        Values::Bool(v) => Series::new(name, v),
         Values::Int(v) => Series::new(name, v),
         Values::Float(v) => Series::new(name, v),
-        Values::Text(v) => Series::new(name, v),
+        Values::Decimal {
+            values,
+            precision,
+            scale,
+        } => Series::new(name, values.as_slice())
+            .into_decimal(*precision as usize, *scale as usize)?,
+        Values::Date(v) => Series::new(name, v).cast(&DataType::Date)?,
         Values::Timestamp(v) => {
             Series::new(name, v).cast(&DataType::Datetime(TimeUnit::Microseconds, None))?
         }
+        Values::TimestampTz(v) => Series::new(name, v).cast(&DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ))?,
+        Values::Text(v) => Series::new(name, v),
     })
 }
 
@@ -81,12 +331,29 @@ pub fn to_frame(height: usize, columns: &[(String, Values)]) -> PolarsResult<Dat
     DataFrame::new(height, cols)
 }
 
+/// Casts a frame's column to the Polars type of a column type, strictly: a value the type
+/// cannot hold is an error, never a silent null.
+pub fn cast_declared(df: &mut DataFrame, name: &str, ct: ColumnType) -> anyhow::Result<()> {
+    let want = dtype(ct);
+    let c = df.column(name)?;
+    if c.dtype() == &want {
+        return Ok(());
+    }
+    let s = c.as_materialized_series().strict_cast(&want)?;
+    df.with_column(Column::from(s))?;
+    Ok(())
+}
+
 /// The logical type of a Polars dtype, as profiles and comparisons see it.
 pub fn logical_type(dtype: &DataType) -> LogicalType {
     match dtype {
-        d if d.is_integer() || d.is_bool() => LogicalType::Int,
+        DataType::Boolean => LogicalType::Bool,
+        d if d.is_integer() => LogicalType::Int,
         d if d.is_float() => LogicalType::Float,
-        DataType::Datetime(..) | DataType::Date => LogicalType::Timestamp,
+        DataType::Decimal(..) => LogicalType::Decimal,
+        DataType::Date => LogicalType::Date,
+        DataType::Datetime(_, Some(_)) => LogicalType::TimestampTz,
+        DataType::Datetime(..) => LogicalType::Timestamp,
         _ => LogicalType::Text,
     }
 }

@@ -52,7 +52,7 @@ async fn generate_into(
         t0.elapsed().as_secs_f64()
     );
     if let Some(url) = to {
-        generate::write::to_database(&g, url, replace).await?;
+        generate::write::to_database(spec, &g, url, replace).await?;
         tracing::info!("wrote them to {}", crate::db::redact_url(url));
     }
     let dataset = generate::write::to_dir(spec, &mut g, out, seed, scale)?;

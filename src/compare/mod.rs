@@ -551,7 +551,7 @@ fn column_findings(
             f.suggestion = Some(format!(
                 "widen `min`/`max` (or `from`/`to`) of {loc}, or treat these rows as bad data"
             ));
-            let timestamp = sc.logical_type == crate::spec::LogicalType::Timestamp;
+            let timestamp = sc.logical_type.is_temporal();
             if let (Some((lo, hi)), Some((dlo, dhi))) = (pc.range_hint, c.declared_range()) {
                 let below = dlo.filter(|d| lo < *d);
                 let above = dhi.filter(|d| hi > *d);
@@ -601,15 +601,8 @@ fn column_findings(
         )
     {
         numeric_distribution(table, col, a, b, g, support, out);
-        sentinels(
-            table,
-            col,
-            sc.logical_type == crate::spec::LogicalType::Timestamp,
-            a,
-            b,
-            out,
-        );
-        if sc.logical_type == crate::spec::LogicalType::Timestamp {
+        sentinels(table, col, sc.logical_type.is_temporal(), a, b, out);
+        if sc.logical_type.is_temporal() {
             relations::compare_calendar(table, col, a, b, support.sizes(a.len(), b.len()), g, out);
         }
     }

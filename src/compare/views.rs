@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{Profile, Samples};
-use crate::spec::{LogicalType, Spec};
+use crate::spec::Spec;
 
 const BINS: usize = 20;
 
@@ -94,7 +94,7 @@ pub fn views(
                 continue;
             }
             let key = (t.name.clone(), c.name.clone());
-            let ts = c.logical_type(spec) == Some(LogicalType::Timestamp);
+            let ts = c.logical_type(spec).is_some_and(|t| t.is_temporal());
             let histogram = match (ss.get(&key), ps.get(&key)) {
                 (Some(a), Some(b)) => histogram(a, b, pp.disclosure_k, ts),
                 _ => None,

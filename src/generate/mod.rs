@@ -1,14 +1,19 @@
 //! Synthetic tables from a spec: deterministic, rule-based, any scale.
 //!
-//! Takes a [`Spec`], gives one Polars frame per table. Every (table, column, purpose) draws from
-//! its own ChaCha stream seeded from the spec's seed and the names, so adding a column never
-//! changes the values of another, and the same spec and seed give the same bytes on any machine.
-//! Derived columns (`sql = ...`) are Polars SQL over the table generated so far.
+//! Takes a [`Spec`], gives one Polars frame per table, each column of its declared type. Every
+//! (table, column, purpose) draws from its own ChaCha stream seeded from the spec's seed and the
+//! names, so adding a column never changes the values of another, and the same spec and seed
+//! give the same bytes on any machine. Within a row, columns are generated after the columns
+//! they depend on (`by`, `after`); derived columns (`sql = ...`) are Polars SQL over the table
+//! generated so far.
 
+#[cfg(test)]
+mod checks;
 mod names;
+mod words;
 pub mod write;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, bail};
 use polars::prelude::*;
@@ -16,10 +21,12 @@ use polars::sql::SQLContext;
 use rand::RngExt;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, LogNormal, Normal, Poisson};
+use rand_distr::{Distribution, Exp, Geometric, LogNormal, Normal, Poisson, Zipf};
 
 use crate::frame::{self, Values};
-use crate::spec::{ColumnKind, Generator, PerParentDist, RowCount, Spec, Table};
+use crate::spec::{
+    ColumnKind, ColumnType, Constant, Generator, LogicalType, PerParentDist, RowCount, Spec, Table,
+};
 
 /// Generated tables, in the spec's generation order.
 pub struct Generated {
@@ -45,6 +52,12 @@ struct Building {
     columns: Vec<(String, Values)>,
 }
 
+impl Building {
+    fn column(&self, name: &str) -> Option<&Values> {
+        self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
 /// Generates every table of `spec` with `seed`, `scale` times the declared row counts.
 pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated> {
     if !(scale > 0.0 && scale.is_finite()) {
@@ -53,9 +66,9 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
     let mut done: HashMap<String, Building> = HashMap::new();
     let mut out = Vec::new();
     for table in &spec.tables {
-        let b = generate_table(table, seed, scale, &done)
+        let b = generate_table(spec, table, seed, scale, &done)
             .with_context(|| format!("generating table `{}`", table.name))?;
-        let df = finish_table(table, &b, seed)
+        let df = finish_table(spec, table, &b, seed)
             .with_context(|| format!("generating table `{}`", table.name))?;
         out.push((table.name.clone(), df));
         done.insert(table.name.clone(), b);
@@ -63,7 +76,60 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
     Ok(Generated { tables: out })
 }
 
+/// One draw from a children-per-parent distribution.
+fn children(dist: &PerParentDist, rng: &mut ChaCha8Rng) -> usize {
+    match dist {
+        PerParentDist::Poisson { mean, max } => {
+            let k = Poisson::new(*mean).map_or(0.0, |d| d.sample(rng)) as u64;
+            max.map_or(k, |m| k.min(m)) as usize
+        }
+        PerParentDist::Uniform { min, max } => rng.random_range(*min..=*max) as usize,
+        PerParentDist::Weighted { values } => *weighted(values, rng) as usize,
+    }
+}
+
+/// An item chosen by weight (weights need not sum to 1).
+fn weighted<'a, T>(items: &'a [(T, f64)], rng: &mut ChaCha8Rng) -> &'a T {
+    let total: f64 = items.iter().map(|(_, w)| w).sum();
+    let mut u = rng.random::<f64>() * total;
+    for (v, w) in items {
+        if u < *w {
+            return v;
+        }
+        u -= w;
+    }
+    &items[items.len() - 1].0
+}
+
+/// The case a value falls in: the index of the first case listing it.
+fn case_of<T>(cases: &[(Vec<String>, T)], value: Option<&str>) -> Option<usize> {
+    let v = value?;
+    cases
+        .iter()
+        .position(|(vals, _)| vals.iter().any(|x| x == v))
+}
+
+/// What a column's generator may look at: the table's columns generated so far, and for each
+/// referenced table the row each of this table's rows points at.
+struct RowCx<'a> {
+    table: &'a str,
+    columns: &'a [(String, Values)],
+    row_of: &'a HashMap<String, Vec<Option<usize>>>,
+    done: &'a HashMap<String, Building>,
+}
+
+impl RowCx<'_> {
+    fn own(&self, column: &str) -> anyhow::Result<&Values> {
+        self.columns
+            .iter()
+            .find(|(n, _)| n == column)
+            .map(|(_, v)| v)
+            .with_context(|| format!("`{}.{column}` must be generated first", self.table))
+    }
+}
+
 fn generate_table(
+    spec: &Spec,
     table: &Table,
     seed: u64,
     scale: f64,
@@ -72,17 +138,27 @@ fn generate_table(
     let mut row_of: HashMap<String, Vec<Option<usize>>> = HashMap::new();
     let n = match &table.rows {
         RowCount::Fixed(n) => (*n as f64 * scale).round() as usize,
-        RowCount::PerParent { parent, dist } => {
+        RowCount::PerParent {
+            parent,
+            dist,
+            by,
+            cases,
+        } => {
             let p = &done[parent];
+            let by_values = match by {
+                Some(b) => Some(p.column(b).with_context(|| {
+                    format!(
+                        "`{parent}.{b}` is not a generated column, so `rows_per.by` cannot read it"
+                    )
+                })?),
+                None => None,
+            };
             let mut rng = stream(seed, &table.name, "", "rows_per");
             let mut parents = Vec::new();
             for i in 0..p.n {
-                let k = match *dist {
-                    PerParentDist::Poisson { mean } => Poisson::new(mean)
-                        .map(|d| d.sample(&mut rng) as usize)
-                        .unwrap_or(0),
-                    PerParentDist::Uniform { min, max } => rng.random_range(min..=max) as usize,
-                };
+                let key = by_values.and_then(|v| v.key_at(i));
+                let d = case_of(cases, key.as_deref()).map_or(dist, |c| &cases[c].1);
+                let k = children(d, &mut rng);
                 parents.extend(std::iter::repeat_n(Some(i), k));
             }
             let n = parents.len();
@@ -90,6 +166,9 @@ fn generate_table(
             n
         }
     };
+    if n > 2_000_000_000 {
+        bail!("{n} rows is more than one table can hold here; lower `rows` or `--scale`");
+    }
 
     let mut columns: Vec<(String, Values)> = Vec::new();
     // Refs first: `after` timestamps need to know which row of the other table they follow.
@@ -111,60 +190,46 @@ fn generate_table(
                 rows
             }
         };
-        let key = target
-            .columns
-            .iter()
-            .find(|(name, _)| name == rc)
-            .map(|(_, v)| v)
-            .with_context(|| {
-                format!(
-                    "`{rt}.{rc}` must be generated before `{}` refers to it",
-                    table.name
-                )
-            })?;
-        let values = pick(key, &rows);
-        columns.push((col.name.clone(), values));
+        let key = target.column(rc).with_context(|| {
+            format!(
+                "`{rt}.{rc}` must be generated before `{}` refers to it",
+                table.name
+            )
+        })?;
+        columns.push((col.name.clone(), key.pick(&rows)));
     }
-    for col in &table.columns {
+    let order = crate::spec::row_order(table).map_err(|cycle| {
+        anyhow::anyhow!(
+            "columns depend on each other in a cycle: {}",
+            cycle.join(", ")
+        )
+    })?;
+    let all: Vec<usize> = (0..n).collect();
+    for col in order {
         let ColumnKind::Gen(g) = &col.kind else {
             continue;
         };
+        let ty = generation_type(g, col.column_type(spec));
         let mut rng = stream(seed, &table.name, &col.name, "values");
-        let values = match g {
-            Generator::TimestampAfter {
-                table: t,
-                column: c,
-                max_days,
-            } => {
-                let rows = row_of
-                    .get(t)
-                    .with_context(|| format!("`{}` has no row of `{t}` to follow", table.name))?;
-                let Some((_, Values::Timestamp(base))) =
-                    done[t].columns.iter().find(|(n, _)| n == c)
-                else {
-                    bail!("`{t}.{c}` is not a generated timestamp");
-                };
-                let span = (max_days * 86_400.0) as i64;
-                Values::Timestamp(
-                    rows.iter()
-                        .map(|r| {
-                            let s = rng.random_range(0..=span.max(0));
-                            r.and_then(|r| base[r]).map(|b| b + s * 1_000_000)
-                        })
-                        .collect(),
-                )
-            }
-            g => generate_values(g, n, &mut rng),
+        let cx = RowCx {
+            table: &table.name,
+            columns: &columns,
+            row_of: &row_of,
+            done,
         };
-        let values = match col.tail {
-            Some(t) => with_tail(
+        let mut values = gen_rows(g, &all, &mut rng, &cx, ty)
+            .with_context(|| format!("column `{}`", col.name))?;
+        if let Some(t) = col.tail {
+            values = with_tail(
                 values,
                 g,
                 t,
                 &mut stream(seed, &table.name, &col.name, "tail"),
-            ),
-            None => values,
-        };
+            );
+        }
+        if col.unique {
+            make_unique(&mut values, g, &cx, ty, seed, &table.name, &col.name)?;
+        }
         columns.push((col.name.clone(), values));
     }
     // Self-references (an employee's manager): each row points at an earlier row of the same
@@ -188,17 +253,180 @@ fn generate_table(
         let rows: Vec<Option<usize>> = (0..n)
             .map(|i| (i > 0).then(|| rng.random_range(0..i)))
             .collect();
-        columns.push((col.name.clone(), pick(&key, &rows)));
+        columns.push((col.name.clone(), key.pick(&rows)));
     }
     for col in &table.columns {
-        if col.null_rate > 0.0 {
-            let mut rng = stream(seed, &table.name, &col.name, "nulls");
-            if let Some((_, v)) = columns.iter_mut().find(|(name, _)| name == &col.name) {
-                apply_nulls(v, col.null_rate, &mut rng);
+        if let Some((_, v)) = columns.iter_mut().find(|(name, _)| name == &col.name) {
+            if col.null_rate > 0.0 {
+                let mut rng = stream(seed, &table.name, &col.name, "nulls");
+                let mask: Vec<bool> = (0..v.len())
+                    .map(|_| rng.random::<f64>() < col.null_rate)
+                    .collect();
+                v.clear(&mask);
+            }
+            if col.empty_rate > 0.0
+                && let Values::Text(cells) = v
+            {
+                let mut rng = stream(seed, &table.name, &col.name, "empty");
+                for c in cells.iter_mut() {
+                    if rng.random::<f64>() < col.empty_rate && c.is_some() {
+                        *c = Some(String::new());
+                    }
+                }
             }
         }
     }
     Ok(Building { n, columns })
+}
+
+/// The type a generator's values have before they are stored as the declared type: its own,
+/// or for a generator that only makes nulls, the type that converts to the declared one.
+fn generation_type(g: &Generator, declared: Option<ColumnType>) -> LogicalType {
+    g.natural_type()
+        .unwrap_or(match declared.map(|t| t.logical) {
+            Some(LogicalType::Date | LogicalType::TimestampTz) => LogicalType::Timestamp,
+            Some(LogicalType::Decimal) => LogicalType::Float,
+            Some(LogicalType::Uuid) | None => LogicalType::Text,
+            Some(t) => t,
+        })
+}
+
+/// Redraws repeated values (after the first of each) until every value is distinct.
+fn make_unique(
+    values: &mut Values,
+    g: &Generator,
+    cx: &RowCx<'_>,
+    ty: LogicalType,
+    seed: u64,
+    table: &str,
+    column: &str,
+) -> anyhow::Result<()> {
+    let mut rng = stream(seed, table, column, "unique");
+    for _ in 0..64 {
+        let mut seen = HashSet::with_capacity(values.len());
+        let repeats: Vec<usize> = (0..values.len())
+            .filter(|i| values.key_at(*i).is_some_and(|k| !seen.insert(k)))
+            .collect();
+        if repeats.is_empty() {
+            return Ok(());
+        }
+        let fresh = gen_rows(g, &repeats, &mut rng, cx, ty)?;
+        values.put(&repeats, fresh)?;
+    }
+    bail!(
+        "cannot make `{table}.{column}` unique: its generator keeps repeating values at {} rows. \
+         Widen its range or pattern, or drop `unique`",
+        values.len()
+    )
+}
+
+/// Values of `g` for the table's `rows` (indices into the table), `ty` the column's type.
+fn gen_rows(
+    g: &Generator,
+    rows: &[usize],
+    rng: &mut ChaCha8Rng,
+    cx: &RowCx<'_>,
+    ty: LogicalType,
+) -> anyhow::Result<Values> {
+    let n = rows.len();
+    Ok(match g {
+        Generator::Sequence { start } => {
+            Values::Int(rows.iter().map(|i| start.checked_add(*i as i64)).collect())
+        }
+        Generator::TimestampAfter {
+            table,
+            column,
+            min_us,
+            max_us,
+        } => {
+            // The base timestamp of each row: its own row's, or the referenced row's.
+            let base: Vec<Option<i64>> = match table {
+                None => match cx.own(column)? {
+                    Values::Timestamp(v) => rows.iter().map(|r| v[*r]).collect(),
+                    _ => bail!("`{}.{column}` is not a generated timestamp", cx.table),
+                },
+                Some(t) => {
+                    let link = cx
+                        .row_of
+                        .get(t)
+                        .with_context(|| format!("`{}` has no row of `{t}` to follow", cx.table))?;
+                    let Some(Values::Timestamp(v)) = cx.done[t].column(column) else {
+                        bail!("`{t}.{column}` is not a generated timestamp");
+                    };
+                    rows.iter().map(|r| link[*r].and_then(|p| v[p])).collect()
+                }
+            };
+            // Whole seconds, as before offsets had units: specs keep their bytes.
+            let (lo, hi) = (
+                min_us / 1_000_000,
+                (max_us / 1_000_000).max(min_us / 1_000_000),
+            );
+            Values::Timestamp(
+                base.into_iter()
+                    .map(|b| {
+                        let s = rng.random_range(lo..=hi);
+                        b.map(|b| b.saturating_add(s * 1_000_000))
+                    })
+                    .collect(),
+            )
+        }
+        Generator::Mixture { parts } => {
+            let weights: Vec<(usize, f64)> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, (w, _))| (i, *w))
+                .collect();
+            let mut members: Vec<Vec<usize>> = vec![Vec::new(); parts.len()];
+            let mut at: Vec<Vec<usize>> = vec![Vec::new(); parts.len()];
+            for (k, r) in rows.iter().enumerate() {
+                let p = *weighted(&weights, rng);
+                members[p].push(*r);
+                at[p].push(k);
+            }
+            let mut out = Values::nulls(ty, n);
+            for (p, (_, part)) in parts.iter().enumerate() {
+                let mut prng = ChaCha8Rng::from_seed(rng.random());
+                if members[p].is_empty() {
+                    continue;
+                }
+                let v = gen_rows(part, &members[p], &mut prng, cx, ty)?;
+                out.put(&at[p], v)?;
+            }
+            out
+        }
+        Generator::Cases { by, cases, default } => {
+            let by_values = cx.own(by)?;
+            let k = cases.len();
+            let mut members: Vec<Vec<usize>> = vec![Vec::new(); k + 1];
+            let mut at: Vec<Vec<usize>> = vec![Vec::new(); k + 1];
+            for (j, r) in rows.iter().enumerate() {
+                let key = by_values.key_at(*r);
+                let c = case_of(cases, key.as_deref()).unwrap_or(k);
+                members[c].push(*r);
+                at[c].push(j);
+            }
+            let mut out = Values::nulls(ty, n);
+            for c in 0..=k {
+                // One stream per case, so a case's values do not move when another case's rows do.
+                let mut crng = ChaCha8Rng::from_seed(rng.random());
+                let part = match cases.get(c) {
+                    Some((_, g)) => g,
+                    None => match default {
+                        Some(d) => d.as_ref(),
+                        None => continue,
+                    },
+                };
+                if members[c].is_empty() {
+                    continue;
+                }
+                let v = gen_rows(part, &members[c], &mut crng, cx, ty)?;
+                out.put(&at[c], v)?;
+            }
+            out
+        }
+        Generator::Null => Values::nulls(ty, n),
+        g => generate_values(g, n, rng),
+    })
 }
 
 /// Replaces a `tail.share` of the values with draws uniform in `[tail.min, tail.max]`, rounded
@@ -207,16 +435,14 @@ fn with_tail(values: Values, g: &Generator, t: crate::spec::Tail, rng: &mut ChaC
     let round = match g {
         Generator::Float { round, .. }
         | Generator::Normal { round, .. }
-        | Generator::LogNormal { round, .. } => *round,
+        | Generator::LogNormal { round, .. }
+        | Generator::Exponential { round, .. } => *round,
         _ => None,
     };
     let draw = |rng: &mut ChaCha8Rng| -> Option<f64> {
         if rng.random::<f64>() < t.share {
             let x = rng.random_range(t.min..t.max);
-            Some(match round {
-                Some(d) => (x * 10f64.powi(d as i32)).round() / 10f64.powi(d as i32),
-                None => x,
-            })
+            Some(round_to(x, round))
         } else {
             None
         }
@@ -229,35 +455,6 @@ fn with_tail(values: Values, g: &Generator, t: crate::spec::Tail, rng: &mut ChaC
         ),
         Values::Float(v) => Values::Float(v.into_iter().map(|x| draw(rng).or(x)).collect()),
         other => other,
-    }
-}
-
-fn pick(key: &Values, rows: &[Option<usize>]) -> Values {
-    match key {
-        Values::Int(v) => Values::Int(rows.iter().map(|r| r.and_then(|r| v[r])).collect()),
-        Values::Timestamp(v) => {
-            Values::Timestamp(rows.iter().map(|r| r.and_then(|r| v[r])).collect())
-        }
-        Values::Float(v) => Values::Float(rows.iter().map(|r| r.and_then(|r| v[r])).collect()),
-        Values::Text(v) => {
-            Values::Text(rows.iter().map(|r| r.and_then(|r| v[r].clone())).collect())
-        }
-    }
-}
-
-fn apply_nulls(v: &mut Values, rate: f64, rng: &mut ChaCha8Rng) {
-    let mask: Vec<bool> = (0..v.len()).map(|_| rng.random::<f64>() < rate).collect();
-    fn clear<T>(v: &mut [Option<T>], mask: &[bool]) {
-        for (x, m) in v.iter_mut().zip(mask) {
-            if *m {
-                *x = None;
-            }
-        }
-    }
-    match v {
-        Values::Int(x) | Values::Timestamp(x) => clear(x, &mask),
-        Values::Float(x) => clear(x, &mask),
-        Values::Text(x) => clear(x, &mask),
     }
 }
 
@@ -292,10 +489,31 @@ fn numeric(n: usize, round: Option<u32>, mut draw: impl FnMut() -> f64) -> Value
     }
 }
 
+fn ints(n: usize, mut draw: impl FnMut() -> f64) -> Values {
+    Values::Int((0..n).map(|_| Some(draw() as i64)).collect())
+}
+
+/// A version-4 UUID in canonical form from 16 random bytes.
+fn uuid(rng: &mut ChaCha8Rng) -> String {
+    let mut b: [u8; 16] = rng.random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = crate::spec::hex_digest_of(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Values of a generator that needs nothing but its own stream.
 pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> Values {
     match g {
         Generator::Sequence { start } => {
-            Values::Int((0..n as i64).map(|i| Some(start + i)).collect())
+            Values::Int((0..n as i64).map(|i| start.checked_add(i)).collect())
         }
         Generator::Int { min, max } => Values::Int(
             (0..n)
@@ -323,23 +541,57 @@ pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> 
             let d = LogNormal::new(*mu, *sigma).expect("validated: sigma > 0");
             numeric(n, *round, || bounded(|| d.sample(rng), *min, *max))
         }
-        Generator::Choice { values } => {
-            let total: f64 = values.iter().map(|(_, w)| w).sum();
-            Values::Text(
+        Generator::Exponential {
+            mean,
+            min,
+            max,
+            round,
+        } => {
+            let d = Exp::new(1.0 / mean).expect("validated: mean > 0");
+            numeric(n, *round, || bounded(|| d.sample(rng), *min, *max))
+        }
+        Generator::Poisson { mean, min, max } => {
+            let d = Poisson::new(*mean).expect("validated: 0 < mean <= 1e9");
+            ints(n, || bounded(|| d.sample(rng), *min, *max))
+        }
+        Generator::Geometric { p } => {
+            let d = Geometric::new(*p).expect("validated: 0 < p <= 1");
+            Values::Int(
                 (0..n)
-                    .map(|_| {
-                        let mut u = rng.random::<f64>() * total;
-                        for (v, w) in values {
-                            if u < *w {
-                                return Some(v.clone());
-                            }
-                            u -= w;
-                        }
-                        values.last().map(|(v, _)| v.clone())
-                    })
+                    .map(|_| Some(d.sample(rng).saturating_add(1).min(i64::MAX as u64) as i64))
                     .collect(),
             )
         }
+        Generator::Zipf { n: k, s } => {
+            let d = Zipf::new(*k as f64, *s).expect("validated: n >= 1, s >= 0");
+            ints(n, || d.sample(rng))
+        }
+        Generator::Discrete { values } => {
+            if values.iter().all(|(v, _)| v.fract() == 0.0) {
+                Values::Int(
+                    (0..n)
+                        .map(|_| Some(*weighted(values, rng) as i64))
+                        .collect(),
+                )
+            } else {
+                Values::Float((0..n).map(|_| Some(*weighted(values, rng))).collect())
+            }
+        }
+        Generator::Bool { p } => {
+            Values::Bool((0..n).map(|_| Some(rng.random::<f64>() < *p)).collect())
+        }
+        Generator::Uuid => Values::Text((0..n).map(|_| Some(uuid(rng))).collect()),
+        Generator::Constant { value } => match value {
+            Constant::Bool(b) => Values::Bool(vec![Some(*b); n]),
+            Constant::Int(i) => Values::Int(vec![Some(*i); n]),
+            Constant::Float(f) => Values::Float(vec![Some(*f); n]),
+            Constant::Text(t) => Values::Text(vec![Some(t.clone()); n]),
+        },
+        Generator::Choice { values } => Values::Text(
+            (0..n)
+                .map(|_| Some(weighted(values, rng).clone()))
+                .collect(),
+        ),
         Generator::Timestamp { from, to } => {
             let (a, b) = (from / 1_000_000, to / 1_000_000);
             Values::Timestamp(
@@ -348,7 +600,6 @@ pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> 
                     .collect(),
             )
         }
-        Generator::TimestampAfter { .. } => unreachable!("needs the referenced table"),
         Generator::PersonName => Values::Text(
             (0..n)
                 .map(|_| {
@@ -370,31 +621,49 @@ pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> 
                 })
                 .collect(),
         ),
-        Generator::Pattern { formats } => {
-            let total: f64 = formats.iter().map(|(_, w)| w).sum();
-            Values::Text(
-                (0..n)
-                    .map(|_| {
-                        // One format needs no draw, so single-format specs keep their bytes.
-                        let format = if formats.len() == 1 {
-                            &formats[0].0
-                        } else {
-                            let mut u = rng.random::<f64>() * total;
-                            let mut pick = &formats[formats.len() - 1].0;
-                            for (f, w) in formats {
-                                if u < *w {
-                                    pick = f;
-                                    break;
-                                }
-                                u -= w;
-                            }
-                            pick
-                        };
-                        Some(fill_pattern(format, &mut *rng))
-                    })
-                    .collect(),
-            )
+        Generator::Pattern { formats } => Values::Text(
+            (0..n)
+                .map(|_| {
+                    // One format needs no draw, so single-format specs keep their bytes.
+                    let format = if formats.len() == 1 {
+                        &formats[0].0
+                    } else {
+                        weighted(formats, rng)
+                    };
+                    Some(fill_pattern(format, &mut *rng))
+                })
+                .collect(),
+        ),
+        Generator::Regex { regex } => {
+            let re = rand_regex::Regex::compile(regex, 32).expect("validated: the regex compiles");
+            Values::Text((0..n).map(|_| Some(rng.sample::<String, _>(&re))).collect())
         }
+        Generator::Words { min, max } => Values::Text(
+            (0..n)
+                .map(|_| {
+                    let k = rng.random_range(*min..=*max) as usize;
+                    let mut s = String::new();
+                    for i in 0..k {
+                        let w = words::WORDS[rng.random_range(0..words::WORDS.len())];
+                        if i == 0 {
+                            let mut c = w.chars();
+                            if let Some(f) = c.next() {
+                                s.extend(f.to_uppercase());
+                                s.push_str(c.as_str());
+                            }
+                        } else {
+                            s.push(' ');
+                            s.push_str(w);
+                        }
+                    }
+                    Some(s)
+                })
+                .collect(),
+        ),
+        Generator::TimestampAfter { .. } | Generator::Mixture { .. } | Generator::Cases { .. } => {
+            unreachable!("gen_rows handles generators that read other columns")
+        }
+        Generator::Null => Values::Text(vec![None; n]),
     }
 }
 
@@ -415,24 +684,25 @@ fn fill_pattern(format: &str, rng: &mut ChaCha8Rng) -> String {
     out
 }
 
-/// Builds the frame in declared column order, adding derived (`sql`) columns with Polars SQL.
-fn finish_table(table: &Table, b: &Building, seed: u64) -> anyhow::Result<DataFrame> {
-    let mut df = frame::to_frame(b.n, &b.columns)?;
+/// Builds the frame in declared column order, each column of its declared type, adding derived
+/// (`sql`) columns with Polars SQL.
+fn finish_table(spec: &Spec, table: &Table, b: &Building, seed: u64) -> anyhow::Result<DataFrame> {
+    let mut typed = Vec::with_capacity(b.columns.len());
+    for (name, v) in &b.columns {
+        let ct = table.column(name).and_then(|c| c.column_type(spec));
+        let v = match ct {
+            Some(ct) => v
+                .clone()
+                .conform(ct)
+                .with_context(|| format!("column `{name}`"))?,
+            None => v.clone(),
+        };
+        typed.push((name.clone(), v));
+    }
+    let mut df = frame::to_frame(b.n, &typed)?;
     for col in &table.columns {
-        if let ColumnKind::Derived { sql, ty } = &col.kind {
+        if let ColumnKind::Derived { sql } = &col.kind {
             df = derive(&table.name, df, &col.name, sql)?;
-            if let Some(ty) = ty {
-                let dtype = match ty {
-                    crate::spec::LogicalType::Int => DataType::Int64,
-                    crate::spec::LogicalType::Float => DataType::Float64,
-                    crate::spec::LogicalType::Text => DataType::String,
-                    crate::spec::LogicalType::Timestamp => {
-                        DataType::Datetime(TimeUnit::Microseconds, None)
-                    }
-                };
-                let s = df.column(&col.name)?.cast(&dtype)?;
-                df.with_column(s)?;
-            }
             // `null_rate` holds for derived columns too: the same stream as any other column's.
             if col.null_rate > 0.0 {
                 let mut rng = stream(seed, &table.name, &col.name, "nulls");
@@ -444,6 +714,10 @@ fn finish_table(table: &Table, b: &Building, seed: u64) -> anyhow::Result<DataFr
                 let nulls = Series::full_null(c.name().clone(), c.len(), c.dtype());
                 df.with_column(Column::from(c.zip_with(&mask, &nulls)?))?;
             }
+        }
+        if let Some(ct) = col.column_type(spec) {
+            frame::cast_declared(&mut df, &col.name, ct)
+                .with_context(|| format!("storing `{}.{}` as `{ct}`", table.name, col.name))?;
         }
     }
     let order: Vec<PlSmallStr> = table

@@ -10,7 +10,7 @@ use super::Generated;
 use crate::dataset::{Dataset, FORMAT, Origin, TableFile, now_rfc3339};
 use crate::db::{self, Dialect};
 use crate::frame;
-use crate::spec::Spec;
+use crate::spec::{ColumnType, LogicalType, Spec};
 
 /// Writes one Parquet file per table and the dataset manifest into `dir`.
 pub fn to_dir(
@@ -55,7 +55,12 @@ pub fn to_dir(
 /// PostgreSQL and SQLite run it as one transaction. MySQL commits each `CREATE TABLE` on its
 /// own, so there the tables are created first, the rows inserted in one transaction, and the
 /// created tables dropped again if anything fails.
-pub async fn to_database(generated: &Generated, url: &str, replace: bool) -> anyhow::Result<()> {
+pub async fn to_database(
+    spec: &Spec,
+    generated: &Generated,
+    url: &str,
+    replace: bool,
+) -> anyhow::Result<()> {
     let (mut conn, dialect) = db::connect(url, false, 300).await?;
     let mut ddl = Vec::new();
     for (name, df) in &generated.tables {
@@ -65,11 +70,11 @@ pub async fn to_database(generated: &Generated, url: &str, replace: bool) -> any
         }
         let mut cols = Vec::new();
         for c in df.columns() {
-            let ty = frame::logical_type(c.dtype());
+            let ct = column_type(spec, name, c);
             cols.push(format!(
                 "{} {}",
                 dialect.quote(c.name())?,
-                dialect.column_type(ty)
+                dialect.column_type(ct)
             ));
         }
         ddl.push(format!("CREATE TABLE {table} ({})", cols.join(", ")));
@@ -92,7 +97,7 @@ pub async fn to_database(generated: &Generated, url: &str, replace: bool) -> any
                 .with_context(|| format!("running `{}`", db::truncate(s, 120)))?;
         }
         let mut tx = conn.begin().await.context("starting a transaction")?;
-        let inserted = insert_all(&mut tx, dialect, generated).await;
+        let inserted = insert_all(&mut tx, dialect, spec, generated).await;
         let result = match inserted {
             Ok(()) => tx.commit().await.context("committing"),
             Err(e) => {
@@ -120,58 +125,105 @@ pub async fn to_database(generated: &Generated, url: &str, replace: bool) -> any
                 )
             })?;
     }
-    insert_all(&mut tx, dialect, generated)
+    insert_all(&mut tx, dialect, spec, generated)
         .await
         .context("nothing was written: the transaction was rolled back")?;
     tx.commit().await.context("committing")?;
     Ok(())
 }
 
+/// A generated column's type: the spec's, else what its Polars type says.
+fn column_type(spec: &Spec, table: &str, c: &Column) -> ColumnType {
+    spec.table(table)
+        .and_then(|t| t.column(c.name()))
+        .and_then(|col| col.column_type(spec))
+        .unwrap_or_else(|| match c.dtype() {
+            DataType::Decimal(p, s) => ColumnType {
+                precision: *p as u8,
+                scale: *s as u8,
+                ..ColumnType::of(LogicalType::Decimal)
+            },
+            d => ColumnType::of(frame::logical_type(d)),
+        })
+}
+
 /// One column's values as bindable parameters.
 enum Param {
+    Bool(Vec<Option<bool>>),
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
     Text(Vec<Option<String>>),
-    /// Text cast to a timestamp in SQL.
-    Timestamp(Vec<Option<String>>),
+    /// Text the database casts to the column's type (`CAST($1 AS DATE)`); no cast on SQLite.
+    Cast(Vec<Option<String>>, String),
 }
 
-fn params(s: &Series) -> anyhow::Result<Param> {
-    Ok(match s.dtype() {
-        DataType::Datetime(..) | DataType::Date => {
-            let text = s.cast(&DataType::String)?;
-            Param::Timestamp(
-                text.str()?
-                    .iter()
-                    .map(|v| v.map(|v| v.replace('T', " ")))
-                    .collect(),
-            )
-        }
-        DataType::String => Param::Text(s.str()?.iter().map(|v| v.map(str::to_string)).collect()),
-        d if d.is_float() => Param::Float(
+fn params(dialect: Dialect, ct: ColumnType, s: &Series) -> anyhow::Result<Param> {
+    // Dates and timestamps as text, with a space between date and time (every engine's form).
+    let texts = |s: &Series| -> anyhow::Result<Vec<Option<String>>> {
+        Ok(s.cast(&DataType::String)?
+            .str()?
+            .iter()
+            .map(|v| v.map(|v| v.replace('T', " ")))
+            .collect())
+    };
+    let cast = |ty: &str| dialect != Dialect::Sqlite && !ty.is_empty();
+    Ok(match ct.logical {
+        LogicalType::Bool => Param::Bool(s.bool()?.iter().collect()),
+        LogicalType::Int => Param::Int(s.cast(&DataType::Int64)?.i64()?.iter().collect()),
+        LogicalType::Float => Param::Float(
             s.cast(&DataType::Float64)?
                 .f64()?
                 .iter()
                 .map(|v| v.filter(|v| v.is_finite()))
                 .collect(),
         ),
-        d if d.is_integer() || d.is_bool() => {
-            Param::Int(s.cast(&DataType::Int64)?.i64()?.iter().collect())
+        LogicalType::Text => Param::Text(s.str()?.iter().map(|v| v.map(str::to_string)).collect()),
+        other => {
+            let ty = match (other, dialect) {
+                (LogicalType::Decimal, _) => format!("DECIMAL({}, {})", ct.precision, ct.scale),
+                (LogicalType::Date, _) => "DATE".into(),
+                (LogicalType::Timestamp | LogicalType::TimestampTz, Dialect::MySql) => {
+                    "DATETIME(6)".into()
+                }
+                (LogicalType::TimestampTz, _) => "TIMESTAMPTZ".into(),
+                (LogicalType::Timestamp, _) => "TIMESTAMP".into(),
+                (LogicalType::Uuid, Dialect::Postgres) => "UUID".into(),
+                _ => String::new(),
+            };
+            // Instants travel as UTC wall-clock text; PostgreSQL is told the offset.
+            let mut v = texts(&s.cast(&match s.dtype() {
+                DataType::Datetime(tu, Some(_)) => DataType::Datetime(*tu, None),
+                d => d.clone(),
+            })?)?;
+            if other == LogicalType::TimestampTz && dialect == Dialect::Postgres {
+                v = v.into_iter().map(|x| x.map(|x| x + "+00")).collect();
+            }
+            if cast(&ty) {
+                Param::Cast(v, ty)
+            } else {
+                Param::Text(v)
+            }
         }
-        other => anyhow::bail!("cannot write a column of type {other} to a database"),
     })
 }
 
 async fn insert_all(
     conn: &mut sqlx::AnyConnection,
     dialect: Dialect,
+    spec: &Spec,
     generated: &Generated,
 ) -> anyhow::Result<()> {
     for (name, df) in &generated.tables {
         let cols: Vec<Param> = df
             .columns()
             .iter()
-            .map(|c| params(c.as_materialized_series()))
+            .map(|c| {
+                params(
+                    dialect,
+                    column_type(spec, name, c),
+                    c.as_materialized_series(),
+                )
+            })
             .collect::<anyhow::Result<_>>()?;
         let names: Vec<String> = df
             .columns()
@@ -199,13 +251,8 @@ async fn insert_all(
                                 Dialect::Postgres => format!("${n}"),
                                 _ => "?".to_string(),
                             };
-                            match (c, dialect) {
-                                (Param::Timestamp(_), Dialect::Postgres) => {
-                                    format!("CAST({p} AS TIMESTAMP)")
-                                }
-                                (Param::Timestamp(_), Dialect::MySql) => {
-                                    format!("CAST({p} AS DATETIME(6))")
-                                }
+                            match c {
+                                Param::Cast(_, ty) => format!("CAST({p} AS {ty})"),
                                 _ => p,
                             }
                         })
@@ -218,9 +265,10 @@ async fn insert_all(
             for i in start..end {
                 for c in &cols {
                     q = match c {
+                        Param::Bool(v) => q.bind(v[i]),
                         Param::Int(v) => q.bind(v[i]),
                         Param::Float(v) => q.bind(v[i]),
-                        Param::Text(v) | Param::Timestamp(v) => q.bind(v[i].clone()),
+                        Param::Text(v) | Param::Cast(v, _) => q.bind(v[i].clone()),
                     };
                 }
             }

@@ -32,7 +32,9 @@ pub use raw::{RawColumn, RawTable};
 use crate::dataset::ExtractedColumn;
 use crate::frame::{self, Values};
 use crate::profile::text::TextStats;
-use crate::spec::{Column, LogicalType, MaskMethod, PiiScanPolicy, Spec, Table, parse_timestamp};
+use crate::spec::{
+    Column, ColumnType, LogicalType, MaskMethod, PiiScanPolicy, Spec, Table, parse_timestamp,
+};
 use kanon::KAnonymity;
 use methods::{Ff1, FpeError};
 
@@ -86,15 +88,18 @@ pub fn mask(
                     rc.name()
                 )
             })?;
-            let ty = c.logical_type(spec).unwrap_or(LogicalType::Text);
-            let raw_text = (ty == LogicalType::Text).then(|| {
+            let ct = c
+                .column_type(spec)
+                .unwrap_or(ColumnType::of(LogicalType::Text));
+            let ty = ct.logical;
+            let raw_text = ty.is_textual().then(|| {
                 let mut s = TextStats::default();
                 rc.cells().iter().flatten().for_each(|b| s.add_bytes(b));
                 s.suppress_rare(spec.masking.k);
                 s
             });
             let entity = entity_cells(t, c, &raw)?;
-            let mut m = mask_column(c, ty, rc, entity, key, &ff1);
+            let mut m = mask_column(c, ct, rc, entity, key, &ff1);
             if m.too_small > 0 {
                 too_small.push(format!(
                     "{}.{} ({} value{})",
@@ -105,7 +110,7 @@ pub fn mask(
                 ));
             }
             // Columns declared non-PII and copied as they are are scanned for personal data.
-            let scanned = c.pii.is_none() && c.mask == MaskMethod::Keep && ty == LogicalType::Text;
+            let scanned = c.pii.is_none() && c.mask == MaskMethod::Keep && ty.is_textual();
             let mut pii_scan = Default::default();
             let mut redacted_cells = 0;
             let policy = c.pii_scan.clone().unwrap_or(spec.masking.pii_scan.clone());
@@ -160,7 +165,11 @@ pub fn mask(
                 column: c.name.clone(),
                 pii: c.pii.clone(),
                 method: c.mask,
-                logical_type: m.values.logical_type(),
+                logical_type: if c.mask.keeps_type() {
+                    ty
+                } else {
+                    m.values.logical_type()
+                },
                 rows: raw.rows() as u64,
                 type_errors: m.type_errors,
                 raw_text,
@@ -196,7 +205,15 @@ pub fn mask(
         if !qi.is_empty() {
             k_anonymity.push(kanon::measure(&t.name, &qi, raw.rows(), spec.masking.k));
         }
-        out_tables.push((t.name.clone(), frame::to_frame(raw.rows(), &out)?));
+        let mut df = frame::to_frame(raw.rows(), &out)?;
+        for c in t.columns.iter().filter(|c| c.mask.keeps_type()) {
+            if let Some(ct) = c.column_type(spec)
+                && df.column(&c.name).is_ok()
+            {
+                frame::cast_declared(&mut df, &c.name, ct)?;
+            }
+        }
+        out_tables.push((t.name.clone(), df));
         columns.extend(meta);
         // `raw` is dropped here: the table's unmasked rows are gone before the next is masked.
     }
@@ -329,7 +346,7 @@ struct MaskedColumn {
 
 fn mask_column(
     c: &Column,
-    ty: LogicalType,
+    ct: ColumnType,
     rc: &RawColumn,
     entity: Option<&[Option<Vec<u8>>]>,
     key: &MaskKey,
@@ -340,14 +357,48 @@ fn mask_column(
     let mut too_small = 0u64;
     let o = &c.mask_options;
     let values = match c.mask {
-        MaskMethod::Keep => typed(ty, cells, &mut errors),
+        MaskMethod::Keep => typed(ct, cells, &mut errors),
         MaskMethod::Redact => Values::Text(vec![None; cells.len()]),
-        MaskMethod::Generalize => match typed(ty, cells, &mut errors) {
+        MaskMethod::Generalize => match typed(ct, cells, &mut errors) {
             Values::Timestamp(v) => Values::Timestamp(
                 v.into_iter()
                     .map(|x| x.and_then(|x| methods::generalize_timestamp(x, o.to)))
                     .collect(),
             ),
+            Values::TimestampTz(v) => Values::TimestampTz(
+                v.into_iter()
+                    .map(|x| x.and_then(|x| methods::generalize_timestamp(x, o.to)))
+                    .collect(),
+            ),
+            Values::Date(v) => Values::Date(
+                v.into_iter()
+                    .map(|x| {
+                        x.and_then(|d| methods::generalize_timestamp(i64::from(d) * DAY_US, o.to))
+                            .map(|t| t.div_euclid(DAY_US) as i32)
+                    })
+                    .collect(),
+            ),
+            Values::Decimal {
+                values,
+                precision,
+                scale,
+            } => {
+                let f = 10f64.powi(i32::from(scale));
+                Values::Decimal {
+                    values: values
+                        .into_iter()
+                        .map(|x| {
+                            x.map(|x| {
+                                (methods::generalize_number(x as f64 / f, o.bin) * f).round()
+                                    as i128
+                            })
+                        })
+                        .collect(),
+                    precision,
+                    scale,
+                }
+            }
+            v @ Values::Bool(_) => v,
             Values::Int(v) => Values::Int(
                 v.into_iter()
                     .map(|x| x.map(|x| methods::generalize_number(x as f64, o.bin) as i64))
@@ -369,23 +420,43 @@ fn mask_column(
                     .collect(),
             ),
         },
-        MaskMethod::ShiftDates => Values::Timestamp(
-            cells
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let parsed = parse_timestamp(&text(v.as_deref()?));
-                    errors += parsed.is_none() as u64;
-                    // A row without an entity gets an offset of its own (keyed by nothing
-                    // shared), so it still moves.
-                    let e = entity
-                        .and_then(|e| e.get(i))
-                        .and_then(|e| e.as_deref())
-                        .unwrap_or(b"\0no-entity");
-                    Some(parsed? + methods::date_offset(key, e, o.max_days))
-                })
-                .collect(),
-        ),
+        MaskMethod::ShiftDates => {
+            // A row without an entity gets an offset of its own (keyed by nothing shared), so
+            // it still moves.
+            let offset = |i: usize| {
+                let e = entity
+                    .and_then(|e| e.get(i))
+                    .and_then(|e| e.as_deref())
+                    .unwrap_or(b"\0no-entity");
+                methods::date_offset(key, e, o.max_days)
+            };
+            let instant = if ct.logical.is_temporal() {
+                ct
+            } else {
+                ColumnType::of(LogicalType::Timestamp)
+            };
+            match typed(instant, cells, &mut errors) {
+                Values::Date(v) => Values::Date(
+                    v.into_iter()
+                        .enumerate()
+                        .map(|(i, x)| x.map(|d| d + offset(i).div_euclid(DAY_US) as i32))
+                        .collect(),
+                ),
+                Values::TimestampTz(v) => Values::TimestampTz(
+                    v.into_iter()
+                        .enumerate()
+                        .map(|(i, x)| x.map(|t| t + offset(i)))
+                        .collect(),
+                ),
+                Values::Timestamp(v) => Values::Timestamp(
+                    v.into_iter()
+                        .enumerate()
+                        .map(|(i, x)| x.map(|t| t + offset(i)))
+                        .collect(),
+                ),
+                other => other,
+            }
+        }
         MaskMethod::Pseudonym => {
             let avoid: HashSet<String> = cells
                 .iter()
@@ -441,18 +512,34 @@ fn mask_column(
 }
 
 /// Raw cells read as the column's type; a value that does not parse is null and counted.
-fn typed(ty: LogicalType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values {
-    match ty {
-        LogicalType::Int => Values::Int(
+/// Each engine's text form is accepted: booleans as `t`/`f`, `true`/`false`, `1`/`0`, `yes`/`no`;
+/// decimals exactly at the declared scale; instants with an offset normalised to UTC.
+fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values {
+    match ct.logical {
+        LogicalType::Bool => Values::Bool(
             cells
                 .iter()
                 .map(|v| {
-                    let parsed = parse_int(&text(v.as_deref()?));
+                    let parsed = parse_bool(&text(v.as_deref()?));
                     *errors += parsed.is_none() as u64;
                     parsed
                 })
                 .collect(),
         ),
+        LogicalType::Int => {
+            let lim = 1i128 << (ct.bits.clamp(8, 64) - 1);
+            Values::Int(
+                cells
+                    .iter()
+                    .map(|v| {
+                        let parsed = parse_int(&text(v.as_deref()?))
+                            .filter(|x| (-lim..lim).contains(&i128::from(*x)));
+                        *errors += parsed.is_none() as u64;
+                        parsed
+                    })
+                    .collect(),
+            )
+        }
         LogicalType::Float => Values::Float(
             cells
                 .iter()
@@ -467,11 +554,55 @@ fn typed(ty: LogicalType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values
                 })
                 .collect(),
         ),
-        LogicalType::Timestamp => Values::Timestamp(
+        LogicalType::Decimal => {
+            let limit = 10i128.pow(u32::from(ct.precision));
+            Values::Decimal {
+                values: cells
+                    .iter()
+                    .map(|v| {
+                        let parsed = frame::parse_decimal(&text(v.as_deref()?), ct.scale)
+                            .filter(|x| x.abs() < limit);
+                        *errors += parsed.is_none() as u64;
+                        parsed
+                    })
+                    .collect(),
+                precision: ct.precision,
+                scale: ct.scale,
+            }
+        }
+        LogicalType::Date => Values::Date(
             cells
                 .iter()
                 .map(|v| {
-                    let parsed = parse_timestamp(&text(v.as_deref()?));
+                    // A date is a midnight; a time of day is not a date.
+                    let parsed = parse_instant(&text(v.as_deref()?))
+                        .filter(|t| t.rem_euclid(DAY_US) == 0)
+                        .map(|t| t.div_euclid(DAY_US) as i32);
+                    *errors += parsed.is_none() as u64;
+                    parsed
+                })
+                .collect(),
+        ),
+        LogicalType::Timestamp | LogicalType::TimestampTz => {
+            let v: Vec<Option<i64>> = cells
+                .iter()
+                .map(|v| {
+                    let parsed = parse_instant(&text(v.as_deref()?));
+                    *errors += parsed.is_none() as u64;
+                    parsed
+                })
+                .collect();
+            if ct.logical == LogicalType::Timestamp {
+                Values::Timestamp(v)
+            } else {
+                Values::TimestampTz(v)
+            }
+        }
+        LogicalType::Uuid => Values::Text(
+            cells
+                .iter()
+                .map(|v| {
+                    let parsed = parse_uuid(&text(v.as_deref()?));
                     *errors += parsed.is_none() as u64;
                     parsed
                 })
@@ -484,6 +615,54 @@ fn typed(ty: LogicalType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values
                 .collect(),
         ),
     }
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// A boolean in any engine's text form.
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "t" | "true" | "1" | "y" | "yes" | "on" => Some(true),
+        "f" | "false" | "0" | "n" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Microseconds since the epoch (UTC) from a timestamp with or without an offset
+/// (`2024-03-01 10:00:00+01`, `2024-03-01T09:00:00Z`, `2024-03-01 09:00:00`, `2024-03-01`).
+/// Without an offset the value is taken as UTC.
+pub(crate) fn parse_instant(s: &str) -> Option<i64> {
+    let t = s.trim();
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+        if let Ok(d) = chrono::DateTime::parse_from_str(t, fmt) {
+            return Some(d.timestamp_micros());
+        }
+    }
+    parse_timestamp(t)
+}
+
+#[cfg(test)]
+pub(crate) fn parse_uuid_for_tests(s: &str) -> Option<String> {
+    parse_uuid(s)
+}
+
+/// A UUID in canonical lower-case form (braces and upper case accepted).
+fn parse_uuid(s: &str) -> Option<String> {
+    let t = s.trim().trim_start_matches('{').trim_end_matches('}');
+    let hex: String = t.chars().filter(|c| *c != '-').collect();
+    let dashes_ok = t.len() == 32
+        || (t.len() == 36 && [8, 13, 18, 23].iter().all(|i| t.as_bytes()[*i] == b'-'));
+    (hex.len() == 32 && dashes_ok && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+        let h = hex.to_ascii_lowercase();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    })
 }
 
 fn parse_int(s: &str) -> Option<i64> {

@@ -268,7 +268,21 @@ fn profile_table(
         let cname = s.name().to_string();
         let meta = ds.column(name, &cname);
         let mask = meta.map_or(MaskMethod::Keep, |m| m.method);
-        let ty = frame::logical_type(s.dtype());
+        // The spec's type where masking kept it (a UUID is text to Polars), else the data's.
+        let ty = match st.and_then(|t| t.column(&cname)) {
+            Some(c) if mask.keeps_type() => c
+                .logical_type(spec)
+                .unwrap_or_else(|| frame::logical_type(s.dtype())),
+            _ => frame::logical_type(s.dtype()),
+        };
+        // Booleans are profiled as the categories `false` and `true`.
+        let as_text;
+        let s = if ty == LogicalType::Bool {
+            as_text = s.cast(&DataType::String)?;
+            &as_text
+        } else {
+            s
+        };
         let nulls = s.null_count() as u64;
         let distinct = s.drop_nulls().n_unique()? as u64;
         let mut cp = ColumnProfile {
@@ -285,7 +299,7 @@ fn profile_table(
             out_of_range: None,
             range_hint: None,
         };
-        if mask == MaskMethod::Keep && ty != LogicalType::Text {
+        if mask == MaskMethod::Keep && ty.is_measured() {
             // Aligned row by row (NaN for null) for the pair statistics; the finite values for
             // everything else. One cast per column.
             let aligned_col = aligned_values(s)?;
@@ -305,7 +319,7 @@ fn profile_table(
                 if outside > 0 {
                     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
                     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    cp.range_hint = Some(if ty == LogicalType::Timestamp {
+                    cp.range_hint = Some(if ty.is_temporal() {
                         const DAY: f64 = 86_400_000_000.0;
                         ((min / DAY).floor() * DAY, (max / DAY).ceil() * DAY)
                     } else {
@@ -326,7 +340,7 @@ fn profile_table(
             };
             samples.insert((name.to_string(), cname.clone()), values);
         }
-        if ty == LogicalType::Text || meta.is_some_and(|m| m.raw_text.is_some()) {
+        if ty.is_textual() || meta.is_some_and(|m| m.raw_text.is_some()) {
             let mut t = match meta.and_then(|m| m.raw_text.clone()) {
                 Some(raw) => raw,
                 None => {
@@ -344,7 +358,7 @@ fn profile_table(
         let declared = spec_col.and_then(|c| c.categories());
         if declared.is_some()
             && mask == MaskMethod::Keep
-            && ty == LogicalType::Text
+            && (ty == LogicalType::Text || ty == LogicalType::Bool)
             && categorical.len() < pairs::MAX_CATEGORICAL_COLUMNS
         {
             categorical.push((
@@ -357,7 +371,7 @@ fn profile_table(
         let pii = spec_col.is_some_and(|c| c.pii.is_some());
         if mask == MaskMethod::Keep
             && !pii
-            && ty == LogicalType::Text
+            && (ty == LogicalType::Text || ty == LogicalType::Bool)
             && (distinct as usize <= MAX_CATEGORIES || declared.is_some())
         {
             let mut counts: HashMap<&str, u64> = HashMap::new();

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use validate::parse_timestamp;
+pub use validate::{parse_duration, parse_timestamp, row_order};
 
 /// A validated domain spec.
 #[derive(Debug, Clone)]
@@ -169,13 +169,30 @@ impl Gate {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RowCount {
     Fixed(u64),
-    PerParent { parent: String, dist: PerParentDist },
+    PerParent {
+        parent: String,
+        dist: PerParentDist,
+        /// A column of the parent whose value picks the distribution from `cases`.
+        by: Option<String>,
+        cases: Vec<(Vec<String>, PerParentDist)>,
+    },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PerParentDist {
-    Poisson { mean: f64 },
-    Uniform { min: u64, max: u64 },
+    /// Poisson with this mean, capped at `max` when set.
+    Poisson {
+        mean: f64,
+        max: Option<u64>,
+    },
+    Uniform {
+        min: u64,
+        max: u64,
+    },
+    /// Counts with given probabilities: `{ 0 = 0.1, 1 = 0.6, 2 = 0.3 }`.
+    Weighted {
+        values: Vec<(u64, f64)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +212,12 @@ pub struct Column {
     /// of the generator's body and a uniform tail.
     pub tail: Option<Tail>,
     pub null_rate: f64,
+    /// Share of non-null text values that are the empty string (apart from nulls).
+    pub empty_rate: f64,
+    /// Every non-null value differs from every other.
+    pub unique: bool,
+    /// The declared storage type; `None` keeps the generator's own (or the referenced column's).
+    pub declared_type: Option<ColumnType>,
 }
 
 /// Parameters of the masks that take any (`mask_to`, `mask_bin`, `mask_keep`, `mask_entity`,
@@ -224,14 +247,17 @@ pub enum Granularity {
 #[derive(Debug, Clone)]
 pub enum ColumnKind {
     Gen(Generator),
-    Ref {
-        table: String,
-        column: String,
-    },
-    Derived {
-        sql: String,
-        ty: Option<LogicalType>,
-    },
+    Ref { table: String, column: String },
+    Derived { sql: String },
+}
+
+/// A constant value, typed by how the spec writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Constant {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,6 +288,41 @@ pub enum Generator {
         max: Option<f64>,
         round: Option<u32>,
     },
+    /// Exponential with the given mean (rate = 1 / mean), optionally bounded and rounded.
+    Exponential {
+        mean: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+        round: Option<u32>,
+    },
+    /// Poisson counts with the given mean, optionally bounded.
+    Poisson {
+        mean: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    /// The number of trials up to and including the first success: 1, 2, 3, ...
+    Geometric {
+        p: f64,
+    },
+    /// Ranks 1..=n with probability proportional to 1 / k^s.
+    Zipf {
+        n: u64,
+        s: f64,
+    },
+    /// Numbers with given weights (`values = { 1 = 0.5, 2 = 0.3, 5 = 0.2 }`).
+    Discrete {
+        values: Vec<(f64, f64)>,
+    },
+    Bool {
+        p: f64,
+    },
+    Uuid,
+    Constant {
+        value: Constant,
+    },
+    /// Every value null: a case of `cases` that has no value (`shipped_at` before shipping).
+    Null,
     Choice {
         values: Vec<(String, f64)>,
     },
@@ -270,11 +331,13 @@ pub enum Generator {
         from: i64,
         to: i64,
     },
-    /// A timestamp up to `max_days` after a timestamp of a referenced row.
+    /// A timestamp between `min_us` and `max_us` after a timestamp of a referenced row
+    /// (`table = Some`) or of the same row (`table = None`).
     TimestampAfter {
-        table: String,
+        table: Option<String>,
         column: String,
-        max_days: f64,
+        min_us: i64,
+        max_us: i64,
     },
     PersonName,
     Email {
@@ -286,16 +349,325 @@ pub enum Generator {
     Pattern {
         formats: Vec<(String, f64)>,
     },
+    /// Strings matching a regular expression (`(ORD|INV)-[0-9]{6}`).
+    Regex {
+        regex: String,
+    },
+    /// Free text: between `min` and `max` words from a bundled list, the first capitalised.
+    Words {
+        min: u32,
+        max: u32,
+    },
+    /// Each row drawn from one of several generators, chosen by weight.
+    Mixture {
+        parts: Vec<(f64, Generator)>,
+    },
+    /// The generator chosen by the value of another column of the same row. A case matches
+    /// any of its values; rows matching no case take `default` (null if there is none).
+    Cases {
+        by: String,
+        cases: Vec<(Vec<String>, Generator)>,
+        default: Option<Box<Generator>>,
+    },
 }
 
-/// The type a column has after generation or extraction.
+impl Generator {
+    /// The type this generator produces on its own (`None`: it adapts, like `null`).
+    pub fn natural_type(&self) -> Option<LogicalType> {
+        Some(match self {
+            Generator::Sequence { .. }
+            | Generator::Int { .. }
+            | Generator::Poisson { .. }
+            | Generator::Geometric { .. }
+            | Generator::Zipf { .. } => LogicalType::Int,
+            Generator::Float { round: Some(0), .. }
+            | Generator::Normal { round: Some(0), .. }
+            | Generator::LogNormal { round: Some(0), .. }
+            | Generator::Exponential { round: Some(0), .. } => LogicalType::Int,
+            Generator::Float { .. }
+            | Generator::Normal { .. }
+            | Generator::LogNormal { .. }
+            | Generator::Exponential { .. } => LogicalType::Float,
+            Generator::Discrete { values } => {
+                if values.iter().all(|(v, _)| v.fract() == 0.0) {
+                    LogicalType::Int
+                } else {
+                    LogicalType::Float
+                }
+            }
+            Generator::Bool { .. } => LogicalType::Bool,
+            Generator::Uuid => LogicalType::Uuid,
+            Generator::Constant { value } => match value {
+                Constant::Bool(_) => LogicalType::Bool,
+                Constant::Int(_) => LogicalType::Int,
+                Constant::Float(_) => LogicalType::Float,
+                Constant::Text(_) => LogicalType::Text,
+            },
+            Generator::Null => return None,
+            Generator::Choice { .. }
+            | Generator::PersonName
+            | Generator::Email { .. }
+            | Generator::Pattern { .. }
+            | Generator::Regex { .. }
+            | Generator::Words { .. } => LogicalType::Text,
+            Generator::Timestamp { .. } | Generator::TimestampAfter { .. } => {
+                LogicalType::Timestamp
+            }
+            Generator::Mixture { parts } => {
+                return unify(parts.iter().map(|(_, g)| g));
+            }
+            Generator::Cases { cases, default, .. } => {
+                return unify(cases.iter().map(|(_, g)| g).chain(default.as_deref()));
+            }
+        })
+    }
+
+    /// The generators this one is made of, itself included.
+    pub fn walk(&self) -> Vec<&Generator> {
+        let mut out = vec![self];
+        match self {
+            Generator::Mixture { parts } => {
+                for (_, g) in parts {
+                    out.extend(g.walk());
+                }
+            }
+            Generator::Cases { cases, default, .. } => {
+                for (_, g) in cases {
+                    out.extend(g.walk());
+                }
+                if let Some(d) = default {
+                    out.extend(d.walk());
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// The numeric range the generator keeps to, where it has one.
+    pub fn range(&self) -> Option<(Option<f64>, Option<f64>)> {
+        match self {
+            Generator::Int { min, max } => Some((Some(*min as f64), Some(*max as f64))),
+            Generator::Float { min, max, .. } => Some((Some(*min), Some(*max))),
+            Generator::Normal { min, max, .. } => {
+                (min.is_some() || max.is_some()).then_some((*min, *max))
+            }
+            Generator::LogNormal { min, max, .. } | Generator::Exponential { min, max, .. } => {
+                Some((Some(min.unwrap_or(0.0)), *max))
+            }
+            Generator::Poisson { min, max, .. } => Some((Some(min.unwrap_or(0.0)), *max)),
+            Generator::Geometric { .. } => Some((Some(1.0), None)),
+            Generator::Zipf { n, .. } => Some((Some(1.0), Some(*n as f64))),
+            Generator::Discrete { values } => Some((
+                values.iter().map(|(v, _)| *v).reduce(f64::min),
+                values.iter().map(|(v, _)| *v).reduce(f64::max),
+            )),
+            Generator::Timestamp { from, to } => Some((Some(*from as f64), Some(*to as f64))),
+            Generator::Constant {
+                value: Constant::Int(v),
+            } => Some((Some(*v as f64), Some(*v as f64))),
+            Generator::Constant {
+                value: Constant::Float(v),
+            } => Some((Some(*v), Some(*v))),
+            Generator::Mixture { parts } => union_ranges(parts.iter().map(|(_, g)| g)),
+            Generator::Cases { cases, default, .. } => {
+                union_ranges(cases.iter().map(|(_, g)| g).chain(default.as_deref()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The one type a set of generators shares (ints widen to floats; `null` adapts).
+fn unify<'a>(gens: impl Iterator<Item = &'a Generator>) -> Option<LogicalType> {
+    let mut ty = None;
+    for g in gens {
+        ty = match (ty, g.natural_type()) {
+            (t, None) => t,
+            (None, t) => t,
+            (Some(a), Some(b)) if a == b => Some(a),
+            (Some(LogicalType::Int), Some(LogicalType::Float))
+            | (Some(LogicalType::Float), Some(LogicalType::Int)) => Some(LogicalType::Float),
+            (Some(LogicalType::Text), Some(LogicalType::Uuid))
+            | (Some(LogicalType::Uuid), Some(LogicalType::Text)) => Some(LogicalType::Text),
+            (Some(a), Some(_)) => Some(a),
+        };
+    }
+    ty
+}
+
+/// Whether generators of these types can share one column (see [`unify`]).
+pub fn types_agree(a: LogicalType, b: LogicalType) -> bool {
+    use LogicalType::*;
+    a == b
+        || matches!(
+            (a, b),
+            (Int, Float) | (Float, Int) | (Text, Uuid) | (Uuid, Text)
+        )
+}
+
+/// The smallest range holding every part's range; `None` if a part is unbounded on both sides
+/// or has no range. Parts that are always null do not count.
+fn union_ranges<'a>(
+    gens: impl Iterator<Item = &'a Generator>,
+) -> Option<(Option<f64>, Option<f64>)> {
+    let mut acc: Option<(Option<f64>, Option<f64>)> = None;
+    for g in gens {
+        if matches!(g, Generator::Null) {
+            continue;
+        }
+        let (a, b) = g.range()?;
+        acc = Some(match acc {
+            None => (a, b),
+            Some((lo, hi)) => (
+                lo.zip(a).map(|(x, y)| x.min(y)),
+                hi.zip(b).map(|(x, y)| x.max(y)),
+            ),
+        });
+    }
+    acc.filter(|(lo, hi)| lo.is_some() || hi.is_some())
+}
+
+/// What a column holds, after generation or extraction. Profiles and comparisons work on this
+/// class; the exact storage (bits, precision) is in [`ColumnType`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogicalType {
+    Bool,
     Int,
     Float,
-    Text,
+    Decimal,
+    Date,
     Timestamp,
+    /// An instant: read from any engine normalised to UTC.
+    #[serde(rename = "timestamptz")]
+    TimestampTz,
+    Text,
+    Uuid,
+}
+
+impl LogicalType {
+    /// Numbers and instants: profiled with moments, quantiles and ranges.
+    pub fn is_measured(self) -> bool {
+        matches!(
+            self,
+            LogicalType::Int
+                | LogicalType::Float
+                | LogicalType::Decimal
+                | LogicalType::Date
+                | LogicalType::Timestamp
+                | LogicalType::TimestampTz
+        )
+    }
+
+    /// Dates and timestamps: measured in microseconds since the Unix epoch.
+    pub fn is_temporal(self) -> bool {
+        matches!(
+            self,
+            LogicalType::Date | LogicalType::Timestamp | LogicalType::TimestampTz
+        )
+    }
+
+    /// Strings whose shapes and characters are profiled.
+    pub fn is_textual(self) -> bool {
+        matches!(self, LogicalType::Text | LogicalType::Uuid)
+    }
+}
+
+/// A column's declared storage type: `type = "decimal(12, 2)"`, `"int16"`, `"timestamptz"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnType {
+    pub logical: LogicalType,
+    /// Integers: 8, 16, 32 or 64.
+    pub bits: u8,
+    /// Decimals: total digits (1..=38) and digits after the point.
+    pub precision: u8,
+    pub scale: u8,
+}
+
+impl ColumnType {
+    pub const NAMES: &'static str = "bool, int, int8, int16, int32, int64, float, decimal(p, s), date, timestamp, timestamptz, text, uuid";
+
+    pub fn of(logical: LogicalType) -> ColumnType {
+        ColumnType {
+            logical,
+            bits: 64,
+            precision: 38,
+            scale: 9,
+        }
+    }
+
+    /// Parses a type name as the spec writes it.
+    pub fn parse(s: &str) -> Result<ColumnType, String> {
+        let t = s.trim().to_ascii_lowercase();
+        let simple = |l| Ok(ColumnType::of(l));
+        match t.as_str() {
+            "bool" | "boolean" => simple(LogicalType::Bool),
+            "int" | "int64" | "bigint" => simple(LogicalType::Int),
+            "int8" | "int16" | "smallint" | "int32" | "integer" => Ok(ColumnType {
+                bits: match t.as_str() {
+                    "int8" => 8,
+                    "int16" | "smallint" => 16,
+                    _ => 32,
+                },
+                ..ColumnType::of(LogicalType::Int)
+            }),
+            "float" | "double" | "float64" => simple(LogicalType::Float),
+            "date" => simple(LogicalType::Date),
+            "timestamp" => simple(LogicalType::Timestamp),
+            "timestamptz" => simple(LogicalType::TimestampTz),
+            "text" | "string" => simple(LogicalType::Text),
+            "uuid" => simple(LogicalType::Uuid),
+            d if d.starts_with("decimal") || d.starts_with("numeric") => {
+                let args = d
+                    .trim_start_matches("decimal")
+                    .trim_start_matches("numeric")
+                    .trim();
+                let bad = || {
+                    format!(
+                        "expected `decimal(p, s)` with 1 <= p <= 38 and 0 <= s <= p, e.g. `decimal(12, 2)` (got `{s}`)"
+                    )
+                };
+                let inner = args
+                    .strip_prefix('(')
+                    .and_then(|a| a.strip_suffix(')'))
+                    .ok_or_else(bad)?;
+                let nums: Vec<Option<u8>> = inner
+                    .split(',')
+                    .map(|x| x.trim().parse::<u8>().ok())
+                    .collect();
+                match nums.as_slice() {
+                    [Some(p), Some(sc)] if (1..=38).contains(p) && sc <= p => Ok(ColumnType {
+                        precision: *p,
+                        scale: *sc,
+                        ..ColumnType::of(LogicalType::Decimal)
+                    }),
+                    _ => Err(bad()),
+                }
+            }
+            _ => Err(format!(
+                "unknown type `{s}`; expected one of {}",
+                ColumnType::NAMES
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.logical {
+            LogicalType::Bool => write!(f, "bool"),
+            LogicalType::Int if self.bits == 64 => write!(f, "int"),
+            LogicalType::Int => write!(f, "int{}", self.bits),
+            LogicalType::Float => write!(f, "float"),
+            LogicalType::Decimal => write!(f, "decimal({}, {})", self.precision, self.scale),
+            LogicalType::Date => write!(f, "date"),
+            LogicalType::Timestamp => write!(f, "timestamp"),
+            LogicalType::TimestampTz => write!(f, "timestamptz"),
+            LogicalType::Text => write!(f, "text"),
+            LogicalType::Uuid => write!(f, "uuid"),
+        }
+    }
 }
 
 /// How a column is masked on extraction. See `mask` for what each one keeps.
@@ -434,30 +806,30 @@ impl Table {
 }
 
 impl Column {
-    /// The logical type the generator produces (derived columns: declared or `None`).
+    /// The logical type of the column's values (`None` only for a spec that failed validation).
     pub fn logical_type(&self, spec: &Spec) -> Option<LogicalType> {
+        self.column_type(spec).map(|t| t.logical)
+    }
+
+    /// The column's storage type: declared, else the generator's own, else the referenced
+    /// column's.
+    pub fn column_type(&self, spec: &Spec) -> Option<ColumnType> {
+        self.column_type_depth(spec, 0)
+    }
+
+    fn column_type_depth(&self, spec: &Spec, depth: usize) -> Option<ColumnType> {
+        if let Some(t) = self.declared_type {
+            return Some(t);
+        }
         match &self.kind {
-            ColumnKind::Gen(g) => Some(match g {
-                Generator::Sequence { .. } | Generator::Int { .. } => LogicalType::Int,
-                Generator::Float { round: Some(0), .. }
-                | Generator::Normal { round: Some(0), .. }
-                | Generator::LogNormal { round: Some(0), .. } => LogicalType::Int,
-                Generator::Float { .. }
-                | Generator::Normal { .. }
-                | Generator::LogNormal { .. } => LogicalType::Float,
-                Generator::Choice { .. }
-                | Generator::PersonName
-                | Generator::Email { .. }
-                | Generator::Pattern { .. } => LogicalType::Text,
-                Generator::Timestamp { .. } | Generator::TimestampAfter { .. } => {
-                    LogicalType::Timestamp
-                }
-            }),
-            ColumnKind::Ref { table, column } => spec
+            ColumnKind::Gen(g) => g.natural_type().map(ColumnType::of),
+            // A chain of references ends at a generated column; the depth bound only guards a
+            // spec that failed validation.
+            ColumnKind::Ref { table, column } if depth < 64 => spec
                 .table(table)
                 .and_then(|t| t.column(column))
-                .and_then(|c| c.logical_type(spec)),
-            ColumnKind::Derived { ty, .. } => *ty,
+                .and_then(|c| c.column_type_depth(spec, depth + 1)),
+            _ => None,
         }
     }
 
@@ -484,29 +856,31 @@ impl Column {
 
     /// The generator's own range, without a `tail`.
     fn base_range(&self) -> Option<(Option<f64>, Option<f64>)> {
-        match &self.kind {
-            ColumnKind::Gen(g) => match g {
-                Generator::Int { min, max } => Some((Some(*min as f64), Some(*max as f64))),
-                Generator::Float { min, max, .. } => Some((Some(*min), Some(*max))),
-                Generator::Normal { min, max, .. } | Generator::LogNormal { min, max, .. } => {
-                    if min.is_none() && max.is_none() {
-                        None
-                    } else {
-                        Some((*min, *max))
-                    }
-                }
-                Generator::Timestamp { from, to } => Some((Some(*from as f64), Some(*to as f64))),
-                _ => None,
-            },
-            _ => None,
+        let ColumnKind::Gen(g) = &self.kind else {
+            return None;
+        };
+        let r = g.range()?;
+        // Dates are measured in microseconds like timestamps; a `date` column generated from
+        // timestamps is truncated to the day, so its range starts and ends at a midnight.
+        if self.declared_type.map(|t| t.logical) == Some(LogicalType::Date) {
+            const DAY: f64 = 86_400_000_000.0;
+            let day = |x: f64| (x / DAY).floor() * DAY;
+            return Some((r.0.map(day), r.1.map(day)));
         }
+        Some(r)
     }
 
     /// The categories a `choice` column may take.
     pub fn categories(&self) -> Option<Vec<&str>> {
+        if self.declared_type.map(|t| t.logical) == Some(LogicalType::Bool) {
+            return Some(vec!["false", "true"]);
+        }
         match &self.kind {
             ColumnKind::Gen(Generator::Choice { values }) => {
                 Some(values.iter().map(|(v, _)| v.as_str()).collect())
+            }
+            ColumnKind::Gen(g) if g.natural_type() == Some(LogicalType::Bool) => {
+                Some(vec!["false", "true"])
             }
             _ => None,
         }

@@ -84,11 +84,18 @@ pub struct RawTable {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRowsPer {
-    pub parent: String,
-    pub dist: String,
+    pub parent: Option<String>,
+    pub dist: Option<String>,
     pub mean: Option<f64>,
     pub min: Option<u64>,
     pub max: Option<u64>,
+    /// `dist = "weighted"`: children per parent with their probabilities (`{ 0 = 0.1, 1 = 0.6 }`).
+    pub values: Option<IndexMap<String, f64>>,
+    /// Counts that depend on a column of the parent: `by = "status"`, `cases = { cancelled =
+    /// { dist = "uniform", min = 0, max = 0 } }`; parents matching no case use this table's own
+    /// `dist`.
+    pub by: Option<String>,
+    pub cases: Option<IndexMap<String, Spanned<RawRowsPer>>>,
 }
 
 /// One column: exactly one of `gen`, `ref` or `sql`, plus the generator's parameters and the
@@ -128,6 +135,21 @@ pub struct RawColumn {
     pub domain: Option<String>,
     pub format: Option<String>,
     pub formats: Option<IndexMap<String, f64>>,
+    pub empty_rate: Option<f64>,
+    pub unique: Option<bool>,
+    pub p: Option<f64>,
+    pub n: Option<u64>,
+    pub s: Option<f64>,
+    pub value: Option<toml::Value>,
+    pub regex: Option<String>,
+    pub min_after: Option<String>,
+    pub max_after: Option<String>,
+    /// `gen = "mixture"`: the parts, each a generator with a `weight`.
+    pub of: Option<Vec<Spanned<RawColumn>>>,
+    pub weight: Option<f64>,
+    /// `by = "country"` with `cases = { US = { gen = ... }, "GB|IE" = { ... }, "*" = { ... } }`.
+    pub by: Option<String>,
+    pub cases: Option<IndexMap<String, Spanned<RawColumn>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -27,8 +27,9 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     None
 }
 
-const GENERATORS: &str =
-    "sequence, int, float, normal, lognormal, choice, timestamp, person_name, email, pattern";
+const GENERATORS: &str = "sequence, int, float, normal, lognormal, exponential, poisson, geometric, \
+     zipf, discrete, bool, uuid, constant, null, choice, timestamp, person_name, email, pattern, \
+     regex, words, mixture";
 
 /// The generator parameters a column sets, by key name.
 fn params(c: &RawColumn) -> Vec<&'static str> {
@@ -54,7 +55,60 @@ fn params(c: &RawColumn) -> Vec<&'static str> {
     add("domain", c.domain.is_some());
     add("format", c.format.is_some());
     add("formats", c.formats.is_some());
+    add("p", c.p.is_some());
+    add("n", c.n.is_some());
+    add("s", c.s.is_some());
+    add("value", c.value.is_some());
+    add("regex", c.regex.is_some());
+    add("min_after", c.min_after.is_some());
+    add("max_after", c.max_after.is_some());
+    add("of", c.of.is_some());
     p
+}
+
+/// Keys that belong to a whole column, never to a part of `mixture` or a case of `cases`.
+fn column_level_keys(c: &RawColumn) -> Vec<&'static str> {
+    let mut p = Vec::new();
+    let mut add = |name, set: bool| {
+        if set {
+            p.push(name)
+        }
+    };
+    add("ref", c.r#ref.is_some());
+    add("sql", c.sql.is_some());
+    add("type", c.r#type.is_some());
+    add("pii", c.pii.is_some());
+    add("mask", c.mask.is_some());
+    add("pii_scan", c.pii_scan.is_some());
+    add("gate", c.gate.is_some());
+    add("tail", c.tail.is_some());
+    add("null_rate", c.null_rate.is_some());
+    add("empty_rate", c.empty_rate.is_some());
+    add("unique", c.unique.is_some());
+    add("by", c.by.is_some());
+    add("cases", c.cases.is_some());
+    p
+}
+
+/// Parses a duration such as `90 minutes`, `1h`, `2.5 days`, `3w` or `0` into microseconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let x: f64 = num.parse().ok()?;
+    let unit_us: f64 = match unit.trim() {
+        "" if x == 0.0 => 0.0,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1e6,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60e6,
+        "h" | "hour" | "hours" => 3_600e6,
+        "d" | "day" | "days" => 86_400e6,
+        "w" | "week" | "weeks" => 604_800e6,
+        _ => return None,
+    };
+    let us = x * unit_us;
+    (us.is_finite() && us < 1e17).then_some(us.round() as i64)
 }
 
 /// (allowed, required) parameters of each generator.
@@ -66,10 +120,25 @@ fn generator_params(name: &str) -> Option<(&'static [&'static str], &'static [&'
         "normal" => (&["mean", "std", "min", "max", "round"], &["mean", "std"]),
         "lognormal" => (&["mu", "sigma", "min", "max", "round"], &["mu", "sigma"]),
         "choice" => (&["values"], &["values"]),
-        "timestamp" => (&["from", "to", "after", "max_days"], &[]),
+        "timestamp" => (
+            &["from", "to", "after", "max_days", "min_after", "max_after"],
+            &[],
+        ),
         "person_name" => (&[], &[]),
         "email" => (&["domain"], &[]),
         "pattern" => (&["format", "formats"], &[]),
+        "exponential" => (&["mean", "min", "max", "round"], &["mean"]),
+        "poisson" => (&["mean", "min", "max"], &["mean"]),
+        "geometric" => (&["p"], &["p"]),
+        "zipf" => (&["n", "s"], &["n"]),
+        "discrete" => (&["values"], &["values"]),
+        "bool" => (&["p"], &[]),
+        "uuid" => (&[], &[]),
+        "constant" => (&["value"], &["value"]),
+        "null" => (&[], &[]),
+        "regex" => (&["regex"], &["regex"]),
+        "words" => (&["min", "max"], &[]),
+        "mixture" => (&["of"], &["of"]),
         _ => return None,
     })
 }
@@ -205,55 +274,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
         }
         let rows = match (traw.rows, traw.rows_per) {
             (Some(n), None) => RowCount::Fixed(n),
-            (None, Some(rp)) => {
-                let span = rp.span();
-                let rp = rp.into_inner();
-                if !names.contains_key(&rp.parent) {
-                    cx.err(
-                        span.clone(),
-                        format!("{tkey}.rows_per.parent"),
-                        format!("no table `{}` in this spec", rp.parent),
-                    );
-                }
-                let dist = match rp.dist.as_str() {
-                    "poisson" => match rp.mean {
-                        Some(m) if m > 0.0 && m.is_finite() => PerParentDist::Poisson { mean: m },
-                        _ => {
-                            cx.err(
-                                span,
-                                format!("{tkey}.rows_per.mean"),
-                                "dist = \"poisson\" needs `mean` > 0",
-                            );
-                            PerParentDist::Poisson { mean: 1.0 }
-                        }
-                    },
-                    "uniform" => match (rp.min, rp.max) {
-                        (Some(a), Some(b)) if a <= b => PerParentDist::Uniform { min: a, max: b },
-                        _ => {
-                            cx.err(
-                                span,
-                                format!("{tkey}.rows_per"),
-                                "dist = \"uniform\" needs integers `min` <= `max`",
-                            );
-                            PerParentDist::Uniform { min: 0, max: 0 }
-                        }
-                    },
-                    other => {
-                        cx.err(
-                            span,
-                            format!("{tkey}.rows_per.dist"),
-                            format!(
-                                "unknown distribution `{other}`; expected `poisson` or `uniform`"
-                            ),
-                        );
-                        PerParentDist::Poisson { mean: 1.0 }
-                    }
-                };
-                RowCount::PerParent {
-                    parent: rp.parent,
-                    dist,
-                }
-            }
+            (None, Some(rp)) => build_rows_per(cx, &names, &tkey, rp),
             _ => {
                 cx.err(
                     tspan.clone(),
@@ -712,12 +733,27 @@ fn build_column(
         },
     };
 
-    let kinds = [c.r#gen.is_some(), c.r#ref.is_some(), c.sql.is_some()];
+    let kinds = [
+        c.r#gen.is_some(),
+        c.r#ref.is_some(),
+        c.sql.is_some(),
+        c.cases.is_some(),
+    ];
+    let declared_type = c
+        .r#type
+        .as_deref()
+        .and_then(|t| match ColumnType::parse(t) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                cx.err(span.clone(), format!("{key}.type"), e);
+                None
+            }
+        });
     let kind = if kinds.iter().filter(|k| **k).count() != 1 {
         cx.err(
             span.clone(),
             key,
-            "expected exactly one of `gen`, `ref` or `sql`",
+            "expected exactly one of `gen`, `ref`, `sql` or `by` with `cases`",
         );
         ColumnKind::Gen(Generator::Sequence { start: 1 })
     } else if let Some(r) = &c.r#ref {
@@ -761,74 +797,47 @@ fn build_column(
                 ),
             );
         }
-        let ty = match c.r#type.as_deref() {
-            None => {
-                cx.err(
-                    span.clone(),
-                    format!("{key}.type"),
-                    "a `sql` column needs `type` (int, float, text or timestamp) so production values can be read as that type",
-                );
-                None
-            }
-            Some("int") => Some(LogicalType::Int),
-            Some("float") => Some(LogicalType::Float),
-            Some("text") => Some(LogicalType::Text),
-            Some("timestamp") => Some(LogicalType::Timestamp),
-            Some(other) => {
-                cx.err(
-                    span.clone(),
-                    format!("{key}.type"),
-                    format!("unknown type `{other}`; expected int, float, text or timestamp"),
-                );
-                None
-            }
-        };
-        ColumnKind::Derived { sql, ty }
-    } else {
-        let g = c.r#gen.clone().unwrap_or_default();
-        match generator_params(&g) {
-            None => {
-                cx.err(
-                    span.clone(),
-                    format!("{key}.gen"),
-                    format!("unknown generator `{g}`; expected one of {GENERATORS}"),
-                );
-                ColumnKind::Gen(Generator::Sequence { start: 1 })
-            }
-            Some((allowed, required)) => {
-                for p in &set {
-                    if !allowed.contains(p) {
-                        let takes = if allowed.is_empty() {
-                            "nothing".to_string()
-                        } else {
-                            allowed.join(", ")
-                        };
-                        cx.err(
-                            span.clone(),
-                            format!("{key}.{p}"),
-                            format!("`{p}` does not apply to gen = \"{g}\"; it takes {takes}"),
-                        );
-                    }
-                }
-                for p in required.iter() {
-                    if !set.contains(p) {
-                        cx.err(
-                            span.clone(),
-                            format!("{key}.{p}"),
-                            format!("gen = \"{g}\" needs `{p}`"),
-                        );
-                    }
-                }
-                if c.r#type.is_some() {
-                    cx.err(
-                        span.clone(),
-                        format!("{key}.type"),
-                        "`type` is only for `sql` columns",
-                    );
-                }
-                ColumnKind::Gen(build_generator(cx, names, table, &g, key, &span, &c))
-            }
+        if c.r#type.is_none() {
+            cx.err(
+                span.clone(),
+                format!("{key}.type"),
+                format!(
+                    "a `sql` column needs `type` (one of {}) so production values can be read as that type",
+                    ColumnType::NAMES
+                ),
+            );
         }
+        ColumnKind::Derived { sql }
+    } else if let Some(cases) = &c.cases {
+        if !set.is_empty() {
+            cx.err(
+                span.clone(),
+                key,
+                format!(
+                    "`cases` takes its generators inside each case (found {} beside it)",
+                    set.join(", ")
+                ),
+            );
+        }
+        ColumnKind::Gen(build_cases(
+            cx,
+            names,
+            table,
+            &name,
+            key,
+            &span,
+            c.by.as_deref(),
+            cases,
+        ))
+    } else {
+        if c.by.is_some() {
+            cx.err(
+                span.clone(),
+                format!("{key}.by"),
+                "`by` goes with `cases = { VALUE = { gen = ... }, ... }`",
+            );
+        }
+        ColumnKind::Gen(build_gen(cx, names, table, key, &span, &c))
     };
     let mask_options = build_mask_options(cx, &span, key, mask, &c);
     if let Some(e) = &mask_options.entity
@@ -864,6 +873,8 @@ fn build_column(
                     | Generator::Float { .. }
                     | Generator::Normal { .. }
                     | Generator::LogNormal { .. }
+                    | Generator::Exponential { .. }
+                    | Generator::Poisson { .. }
             )
         );
         let ok = numeric
@@ -876,7 +887,7 @@ fn build_column(
             cx.err(
                 span.clone(),
                 format!("{key}.tail"),
-                "expected `tail = { share = S, min = A, max = B }` with 0 < S < 1 and A < B, on an int, float, normal or lognormal column",
+                "expected `tail = { share = S, min = A, max = B }` with 0 < S < 1 and A < B, on an int, float, normal, lognormal, exponential or poisson column",
             );
             return None;
         }
@@ -886,6 +897,50 @@ fn build_column(
             max: t.max,
         })
     });
+    if c.weight.is_some() {
+        cx.err(
+            span.clone(),
+            format!("{key}.weight"),
+            "`weight` belongs to a part of `gen = \"mixture\"`",
+        );
+    }
+    if let (Some(t), ColumnKind::Gen(g)) = (declared_type, &kind)
+        && let Some(natural) = g.natural_type()
+        && !type_fits(natural, t.logical)
+    {
+        cx.err(
+            span.clone(),
+            format!("{key}.type"),
+            format!(
+                "this generator makes {} values, which cannot be stored as `{t}`",
+                type_name(natural)
+            ),
+        );
+    }
+    let text_like = match (&kind, declared_type) {
+        (_, Some(t)) => t.logical.is_textual(),
+        (ColumnKind::Gen(g), None) => g.natural_type().is_some_and(|t| t.is_textual()),
+        _ => true,
+    };
+    let empty_rate = match c.empty_rate {
+        None => 0.0,
+        Some(r) if (0.0..1.0).contains(&r) && text_like => r,
+        Some(_) => {
+            cx.err(
+                span.clone(),
+                format!("{key}.empty_rate"),
+                "expected 0 <= empty_rate < 1 on a text column",
+            );
+            0.0
+        }
+    };
+    let unique = c.unique.unwrap_or(false);
+    if unique
+        && let ColumnKind::Gen(g) = &kind
+        && let Some(why) = cannot_be_unique(g)
+    {
+        cx.err(span.clone(), format!("{key}.unique"), why);
+    }
     Column {
         name,
         kind,
@@ -896,7 +951,204 @@ fn build_column(
         gate,
         tail,
         null_rate,
+        empty_rate,
+        unique,
+        declared_type,
     }
+}
+
+/// Whether values a generator makes as `natural` can be stored as `declared`.
+fn type_fits(natural: LogicalType, declared: LogicalType) -> bool {
+    use LogicalType::*;
+    natural == declared
+        || matches!(
+            (natural, declared),
+            (Int, Float | Decimal)
+                | (Float, Decimal)
+                | (Timestamp, TimestampTz | Date)
+                | (Uuid, Text)
+        )
+}
+
+fn type_name(t: LogicalType) -> &'static str {
+    match t {
+        LogicalType::Bool => "boolean",
+        LogicalType::Int => "integer",
+        LogicalType::Float => "floating-point",
+        LogicalType::Decimal => "decimal",
+        LogicalType::Date => "date",
+        LogicalType::Timestamp | LogicalType::TimestampTz => "timestamp",
+        LogicalType::Text => "text",
+        LogicalType::Uuid => "uuid",
+    }
+}
+
+/// Why a generator cannot give every row a different value, if it cannot.
+fn cannot_be_unique(g: &Generator) -> Option<String> {
+    match g {
+        Generator::Choice { values } => Some(format!(
+            "gen = \"choice\" has {} values, so its rows repeat them; drop `unique`",
+            values.len()
+        )),
+        Generator::Bool { .. }
+        | Generator::Constant { .. }
+        | Generator::Null
+        | Generator::Discrete { .. }
+        | Generator::Cases { .. }
+        | Generator::Mixture { .. } => {
+            Some("this generator repeats its values by design; drop `unique`".into())
+        }
+        _ => None,
+    }
+}
+
+/// A generator from a column or a part: `gen` with the parameters it allows.
+fn build_gen(
+    cx: &mut Ctx<'_>,
+    names: &BTreeMap<String, BTreeSet<String>>,
+    table: &str,
+    key: &str,
+    span: &Range<usize>,
+    c: &RawColumn,
+) -> Generator {
+    let set = params(c);
+    let g = c.r#gen.clone().unwrap_or_default();
+    match generator_params(&g) {
+        None => {
+            cx.err(
+                span.clone(),
+                format!("{key}.gen"),
+                if g.is_empty() {
+                    format!("expected `gen`, one of {GENERATORS}")
+                } else {
+                    format!("unknown generator `{g}`; expected one of {GENERATORS}")
+                },
+            );
+            Generator::Sequence { start: 1 }
+        }
+        Some((allowed, required)) => {
+            for p in &set {
+                if !allowed.contains(p) {
+                    let takes = if allowed.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        allowed.join(", ")
+                    };
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.{p}"),
+                        format!("`{p}` does not apply to gen = \"{g}\"; it takes {takes}"),
+                    );
+                }
+            }
+            for p in required.iter() {
+                if !set.contains(p) {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.{p}"),
+                        format!("gen = \"{g}\" needs `{p}`"),
+                    );
+                }
+            }
+            build_generator(cx, names, table, &g, key, span, c)
+        }
+    }
+}
+
+/// A part of a mixture or a case: a generator and nothing that belongs to the whole column.
+fn build_part(
+    cx: &mut Ctx<'_>,
+    names: &BTreeMap<String, BTreeSet<String>>,
+    table: &str,
+    key: &str,
+    part: &Spanned<RawColumn>,
+) -> Generator {
+    let span = part.span();
+    let c = part.get_ref();
+    for k in column_level_keys(c) {
+        cx.err(
+            span.clone(),
+            format!("{key}.{k}"),
+            format!("`{k}` belongs to the whole column, not to one part of it"),
+        );
+    }
+    build_gen(cx, names, table, key, &span, c)
+}
+
+/// `by = "country"`, `cases = { US = { ... }, "GB|IE" = { ... }, "*" = { ... } }`.
+#[allow(clippy::too_many_arguments)]
+fn build_cases(
+    cx: &mut Ctx<'_>,
+    names: &BTreeMap<String, BTreeSet<String>>,
+    table: &str,
+    column: &str,
+    key: &str,
+    span: &Range<usize>,
+    by: Option<&str>,
+    raw: &indexmap::IndexMap<String, Spanned<RawColumn>>,
+) -> Generator {
+    let by = match by {
+        Some(b) if b == column => {
+            cx.err(
+                span.clone(),
+                format!("{key}.by"),
+                "a column cannot depend on itself",
+            );
+            String::new()
+        }
+        Some(b) if names.get(table).is_some_and(|cols| cols.contains(b)) => b.to_string(),
+        Some(b) => {
+            cx.err(
+                span.clone(),
+                format!("{key}.by"),
+                format!("no column `{b}` in `{table}`"),
+            );
+            String::new()
+        }
+        None => {
+            cx.err(
+                span.clone(),
+                format!("{key}.by"),
+                "`cases` needs `by = \"<column of the same table>\"`",
+            );
+            String::new()
+        }
+    };
+    if raw.is_empty() {
+        cx.err(
+            span.clone(),
+            format!("{key}.cases"),
+            "expected at least one case",
+        );
+    }
+    let mut cases = Vec::new();
+    let mut default = None;
+    for (values, part) in raw {
+        let pkey = format!("{key}.cases.{values}");
+        let g = build_part(cx, names, table, &pkey, part);
+        if matches!(g, Generator::Cases { .. }) {
+            cx.err(part.span(), pkey.clone(), "cases cannot nest");
+        }
+        if values == "*" {
+            default = Some(Box::new(g));
+        } else {
+            cases.push((values.split('|').map(str::to_string).collect(), g));
+        }
+    }
+    let g = Generator::Cases { by, cases, default };
+    if let Generator::Cases { cases, default, .. } = &g {
+        let mut parts = cases.iter().map(|(_, g)| g).chain(default.as_deref());
+        if let Some(first) = parts.by_ref().find_map(|g| g.natural_type())
+            && parts.any(|g| g.natural_type().is_some_and(|t| !types_agree(first, t)))
+        {
+            cx.err(
+                span.clone(),
+                format!("{key}.cases"),
+                "every case must make values of one type (null adapts)",
+            );
+        }
+    }
+    g
 }
 
 /// `gate = { ... }` on a table or a column: shares between 0 and 1, counts as they are.
@@ -1031,33 +1283,73 @@ fn build_generator(
                 let (f, t) = (f.unwrap_or(0), t.unwrap_or(1));
                 check(f < t, "to", "expected from < to");
                 check(
-                    c.max_days.is_none(),
+                    c.max_days.is_none() && c.min_after.is_none() && c.max_after.is_none(),
                     "max_days",
-                    "`max_days` goes with `after`, not with `from`/`to`",
+                    "`max_days`, `min_after` and `max_after` go with `after`, not with `from`/`to`",
                 );
                 Generator::Timestamp { from: f, to: t }
             }
             (None, None, Some(after)) => {
-                let days = c.max_days.unwrap_or(0.0);
-                check(days > 0.0, "max_days", "`after` needs `max_days` > 0");
-                let (t, col) = after.split_once('.').unwrap_or(("", ""));
-                let ok = names.get(t).is_some_and(|cols| cols.contains(col)) && t != table;
-                check(
-                    ok,
-                    "after",
-                    "expected `table.column` of another table in this spec",
-                );
+                let offset = |cx: &mut Ctx<'_>, name: &str, v: &Option<String>| {
+                    v.as_deref().and_then(|d| {
+                        let us = parse_duration(d);
+                        if us.is_none() {
+                            cx.err(
+                                span.clone(),
+                                format!("{key}.{name}"),
+                                format!("expected a duration such as \"90 minutes\", \"12h\", \"2 days\" or \"1w\" (got `{d}`)"),
+                            );
+                        }
+                        us
+                    })
+                };
+                let min_us = offset(cx, "min_after", &c.min_after).unwrap_or(0);
+                let max_us = match (c.max_days, offset(cx, "max_after", &c.max_after)) {
+                    (Some(d), None) if d > 0.0 && d < 1e6 => (d * 86_400e6) as i64,
+                    (None, Some(us)) if us > 0 => us,
+                    _ => {
+                        cx.err(
+                            span.clone(),
+                            format!("{key}.max_after"),
+                            "`after` needs exactly one of `max_after = \"<duration>\"` or `max_days` > 0",
+                        );
+                        1
+                    }
+                };
+                if min_us > max_us {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.min_after"),
+                        "expected min_after <= max_after",
+                    );
+                }
+                let (t, col) = match after.split_once('.') {
+                    Some((t, col)) => (Some(t.to_string()), col),
+                    None => (None, after.as_str()),
+                };
+                let ok = match &t {
+                    Some(t) => names.get(t).is_some_and(|cols| cols.contains(col)) && t != table,
+                    None => names.get(table).is_some_and(|cols| cols.contains(col)),
+                };
+                if !ok {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.after"),
+                        "expected a column of the same table (`placed_at`) or `table.column` of a table this one references",
+                    );
+                }
                 Generator::TimestampAfter {
-                    table: t.into(),
+                    table: t,
                     column: col.into(),
-                    max_days: days,
+                    min_us,
+                    max_us,
                 }
             }
             _ => {
                 check(
                     false,
                     "from",
-                    "gen = \"timestamp\" needs `from` and `to`, or `after` and `max_days`",
+                    "gen = \"timestamp\" needs `from` and `to`, or `after` with `max_after` (or `max_days`)",
                 );
                 Generator::Timestamp { from: 0, to: 1 }
             }
@@ -1098,8 +1390,170 @@ fn build_generator(
             );
             Generator::Pattern { formats }
         }
+        "exponential" => {
+            let mean = c.mean.unwrap_or(1.0);
+            check(mean > 0.0 && mean.is_finite(), "mean", "expected mean > 0");
+            check_bounds(cx, key, span, c.min, c.max);
+            Generator::Exponential {
+                mean,
+                min: c.min,
+                max: c.max,
+                round: c.round,
+            }
+        }
+        "poisson" => {
+            let mean = c.mean.unwrap_or(1.0);
+            check(
+                mean > 0.0 && mean <= 1e9,
+                "mean",
+                "expected 0 < mean <= 1e9",
+            );
+            check_bounds(cx, key, span, c.min, c.max);
+            Generator::Poisson {
+                mean,
+                min: c.min,
+                max: c.max,
+            }
+        }
+        "geometric" => {
+            let p = c.p.unwrap_or(0.5);
+            check(p > 0.0 && p <= 1.0, "p", "expected 0 < p <= 1");
+            Generator::Geometric { p }
+        }
+        "zipf" => {
+            let n = c.n.unwrap_or(1);
+            let s = c.s.unwrap_or(1.0);
+            check((1..=1 << 40).contains(&n), "n", "expected 1 <= n <= 2^40");
+            check(s >= 0.0 && s.is_finite(), "s", "expected s >= 0");
+            Generator::Zipf { n, s }
+        }
+        "discrete" => {
+            let mut values = Vec::new();
+            for (v, w) in c.values.clone().unwrap_or_default() {
+                match v.trim().parse::<f64>() {
+                    Ok(x) if x.is_finite() => values.push((x, w)),
+                    _ => check(
+                        false,
+                        "values",
+                        &format!(
+                            "`{v}` is not a number; gen = \"discrete\" takes numbers with weights (`{{ 1 = 0.5, 2 = 0.5 }}`; use gen = \"choice\" for text)"
+                        ),
+                    ),
+                }
+            }
+            check(!values.is_empty(), "values", "expected at least one value");
+            check(
+                values.iter().all(|(_, w)| *w > 0.0 && w.is_finite()),
+                "values",
+                "expected every weight > 0",
+            );
+            Generator::Discrete { values }
+        }
+        "bool" => {
+            let p = c.p.unwrap_or(0.5);
+            check(
+                (0.0..=1.0).contains(&p),
+                "p",
+                "expected the share of `true`, 0 <= p <= 1",
+            );
+            Generator::Bool { p }
+        }
+        "uuid" => Generator::Uuid,
+        "null" => Generator::Null,
+        "constant" => {
+            let value = match &c.value {
+                Some(toml::Value::Boolean(b)) => Constant::Bool(*b),
+                Some(toml::Value::Integer(i)) => Constant::Int(*i),
+                Some(toml::Value::Float(f)) if f.is_finite() => Constant::Float(*f),
+                Some(toml::Value::String(t)) => Constant::Text(t.clone()),
+                _ => {
+                    check(false, "value", "expected a boolean, a number or a string");
+                    Constant::Int(0)
+                }
+            };
+            Generator::Constant { value }
+        }
+        "regex" => {
+            let regex = c.regex.clone().unwrap_or_default();
+            if let Err(e) = regex_error(&regex) {
+                check(false, "regex", &e);
+            }
+            Generator::Regex { regex }
+        }
+        "words" => {
+            let (min, max) = (c.min.unwrap_or(1.0), c.max.unwrap_or(12.0));
+            check(
+                min.fract() == 0.0
+                    && max.fract() == 0.0
+                    && min >= 0.0
+                    && min <= max
+                    && max <= 10_000.0,
+                "min",
+                "expected whole numbers of words 0 <= min <= max <= 10000",
+            );
+            Generator::Words {
+                min: min as u32,
+                max: max as u32,
+            }
+        }
+        "mixture" => {
+            let parts_raw = c.of.as_deref().unwrap_or_default();
+            check(
+                !parts_raw.is_empty(),
+                "of",
+                "expected `of = [ { weight = W, gen = ... }, ... ]`",
+            );
+            let mut parts = Vec::new();
+            for (i, part) in parts_raw.iter().enumerate() {
+                let pkey = format!("{key}.of[{i}]");
+                let w = part.get_ref().weight;
+                if !w.is_some_and(|w| w > 0.0 && w.is_finite()) {
+                    cx.err(
+                        part.span(),
+                        format!("{pkey}.weight"),
+                        "each part needs `weight` > 0",
+                    );
+                }
+                let g = build_part(cx, names, table, &pkey, part);
+                if matches!(g, Generator::Mixture { .. }) {
+                    cx.err(
+                        part.span(),
+                        pkey,
+                        "mixtures cannot nest; list every part in one `of`",
+                    );
+                }
+                parts.push((w.unwrap_or(1.0), g));
+            }
+            let g = Generator::Mixture { parts };
+            if let Generator::Mixture { parts } = &g {
+                let mut types = parts.iter().filter_map(|(_, g)| g.natural_type());
+                if let Some(first) = types.next()
+                    && types.any(|t| !types_agree(first, t))
+                {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.of"),
+                        "every part must make values of one type (ints and floats mix; null adapts)",
+                    );
+                }
+            }
+            g
+        }
         _ => unreachable!("generator_params knows every name"),
     }
+}
+
+/// Why `rand_regex` cannot generate from a regular expression, if it cannot.
+fn regex_error(regex: &str) -> Result<(), String> {
+    if regex.is_empty() {
+        return Err("expected a regular expression such as \"(ORD|INV)-[0-9]{6}\"".into());
+    }
+    if regex.len() > 1000 {
+        return Err("expected a regular expression of at most 1000 characters".into());
+    }
+    rand_regex::Regex::compile(regex, 32)
+        .map(|_| ())
+        .map_err(|e| format!("cannot generate from this regular expression: {e} (anchors, look-arounds and back-references are not supported)"))
 }
 
 fn check_bounds(
@@ -1117,48 +1571,268 @@ fn check_bounds(
 }
 
 /// `after = "orders.placed_at"` needs a path to a row of `orders`: the table's `rows_per` parent
-/// or one of its `ref` columns.
+/// or one of its `ref` columns; `after = "placed_at"` a timestamp column of the same table.
+/// Columns that depend on columns of their own row (`after`, `by`) must not form a cycle.
 fn check_after_links(cx: &mut Ctx<'_>, tables: &[(Range<usize>, Table)]) {
     let mut problems = Vec::new();
+    let is_timestamp = |c: &Column| matches!(&c.kind, ColumnKind::Gen(g) if g.natural_type() == Some(LogicalType::Timestamp));
     for (span, t) in tables {
         for c in &t.columns {
-            if let ColumnKind::Gen(Generator::TimestampAfter { table, column, .. }) = &c.kind {
-                let via_parent =
-                    matches!(&t.rows, RowCount::PerParent { parent, .. } if parent == table);
-                let via_ref = t.references().any(|(_, rt, _)| rt == table);
-                if !via_parent && !via_ref && !table.is_empty() {
-                    problems.push((
-                        span.clone(),
-                        format!("tables.{}.columns.{}.after", t.name, c.name),
-                        format!(
-                            "`{}` has no `ref` to `{table}`, so no row of it to be after",
-                            t.name
-                        ),
-                    ));
-                }
-                let target = tables
-                    .iter()
-                    .find(|(_, x)| &x.name == table)
-                    .and_then(|(_, x)| x.column(column));
+            let ColumnKind::Gen(g) = &c.kind else {
+                continue;
+            };
+            let key = format!("tables.{}.columns.{}", t.name, c.name);
+            for part in g.walk() {
+                let Generator::TimestampAfter { table, column, .. } = part else {
+                    continue;
+                };
+                let target = match table {
+                    Some(table) => {
+                        let via_parent = matches!(&t.rows, RowCount::PerParent { parent, .. } if parent == table);
+                        let via_ref = t.references().any(|(_, rt, _)| rt == table);
+                        if !via_parent && !via_ref && !table.is_empty() {
+                            problems.push((
+                                span.clone(),
+                                format!("{key}.after"),
+                                format!(
+                                    "`{}` has no `ref` to `{table}`, so no row of it to be after",
+                                    t.name
+                                ),
+                            ));
+                        }
+                        tables
+                            .iter()
+                            .find(|(_, x)| &x.name == table)
+                            .and_then(|(_, x)| x.column(column))
+                    }
+                    None => t.column(column),
+                };
                 if let Some(target) = target
-                    && !matches!(
-                        target.kind,
-                        ColumnKind::Gen(
-                            Generator::Timestamp { .. } | Generator::TimestampAfter { .. }
-                        )
-                    )
+                    && !is_timestamp(target)
                 {
                     problems.push((
                         span.clone(),
-                        format!("tables.{}.columns.{}.after", t.name, c.name),
-                        format!("`{table}.{column}` is not a timestamp column"),
+                        format!("{key}.after"),
+                        format!("`{column}` is not a generated timestamp column"),
                     ));
                 }
             }
+            if let Generator::Cases { by, .. } = g
+                && let Some(b) = t.column(by)
+                && matches!(b.kind, ColumnKind::Derived { .. })
+            {
+                problems.push((
+                    span.clone(),
+                    format!("{key}.by"),
+                    format!("`{by}` is a `sql` column, computed after generation; `by` needs a generated or `ref` column"),
+                ));
+            }
+        }
+        if let Err(cycle) = row_order(t) {
+            problems.push((
+                span.clone(),
+                format!("tables.{}", t.name),
+                format!(
+                    "columns depend on each other in a cycle (through `after` or `by`): {}",
+                    cycle.join(", ")
+                ),
+            ));
         }
     }
     for (s, k, m) in problems {
         cx.err(s, k, m);
+    }
+}
+
+/// The columns of a row a generated column needs first: `by` and same-row `after`.
+pub fn row_dependencies(g: &Generator) -> Vec<&str> {
+    let mut out = Vec::new();
+    for part in g.walk() {
+        match part {
+            Generator::Cases { by, .. } => out.push(by.as_str()),
+            Generator::TimestampAfter {
+                table: None,
+                column,
+                ..
+            } => out.push(column.as_str()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Generated columns of a table in an order where each comes after the columns of its row it
+/// depends on; the columns of a cycle otherwise.
+pub fn row_order(t: &Table) -> Result<Vec<&Column>, Vec<String>> {
+    let gens: Vec<&Column> = t
+        .columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Gen(_)))
+        .collect();
+    let deps = |c: &Column| -> Vec<String> {
+        match &c.kind {
+            ColumnKind::Gen(g) => row_dependencies(g)
+                .into_iter()
+                .filter(|d| gens.iter().any(|x| x.name == *d))
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut done: Vec<&Column> = Vec::new();
+    let mut pending = gens.clone();
+    while !pending.is_empty() {
+        match pending
+            .iter()
+            .position(|c| deps(c).iter().all(|d| done.iter().any(|x| &x.name == d)))
+        {
+            Some(i) => done.push(pending.remove(i)),
+            None => return Err(pending.iter().map(|c| c.name.clone()).collect()),
+        }
+    }
+    Ok(done)
+}
+
+/// `rows_per = { parent = "orders", dist = ..., by = "status", cases = { ... } }`.
+fn build_rows_per(
+    cx: &mut Ctx<'_>,
+    names: &BTreeMap<String, BTreeSet<String>>,
+    tkey: &str,
+    rp: Spanned<super::raw::RawRowsPer>,
+) -> RowCount {
+    let span = rp.span();
+    let rp = rp.into_inner();
+    let key = format!("{tkey}.rows_per");
+    let parent = rp.parent.clone().unwrap_or_default();
+    if rp.parent.is_none() {
+        cx.err(
+            span.clone(),
+            format!("{key}.parent"),
+            "expected `parent = \"<table>\"`",
+        );
+    } else if !names.contains_key(&parent) {
+        cx.err(
+            span.clone(),
+            format!("{key}.parent"),
+            format!("no table `{parent}` in this spec"),
+        );
+    }
+    let dist = per_parent_dist(cx, &span, &key, &rp);
+    let mut cases = Vec::new();
+    match (&rp.by, &rp.cases) {
+        (None, None) => {}
+        (Some(by), Some(raw)) => {
+            if names.get(&parent).is_some_and(|cols| !cols.contains(by)) {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.by"),
+                    format!("no column `{by}` in `{parent}`"),
+                );
+            }
+            for (values, case) in raw {
+                let ckey = format!("{key}.cases.{values}");
+                let cspan = case.span();
+                let c = case.get_ref();
+                if c.parent.is_some() || c.by.is_some() || c.cases.is_some() {
+                    cx.err(
+                        cspan.clone(),
+                        ckey.clone(),
+                        "a case takes a distribution only (`dist` and its parameters)",
+                    );
+                }
+                let d = per_parent_dist(cx, &cspan, &ckey, c);
+                cases.push((values.split('|').map(str::to_string).collect(), d));
+            }
+        }
+        _ => cx.err(
+            span.clone(),
+            format!("{key}.cases"),
+            "`by` and `cases` go together: `by = \"<parent column>\", cases = { VALUE = { dist = ... } }`",
+        ),
+    }
+    RowCount::PerParent {
+        parent,
+        dist,
+        by: rp.by,
+        cases,
+    }
+}
+
+fn per_parent_dist(
+    cx: &mut Ctx<'_>,
+    span: &Range<usize>,
+    key: &str,
+    rp: &super::raw::RawRowsPer,
+) -> PerParentDist {
+    let mut err = |k: &str, m: &str| cx.err(span.clone(), format!("{key}.{k}"), m.to_string());
+    match rp.dist.as_deref().unwrap_or("") {
+        "poisson" => match rp.mean {
+            Some(m) if m > 0.0 && m <= 1e6 => {
+                if rp.min.is_some() {
+                    err(
+                        "min",
+                        "dist = \"poisson\" takes `mean` and an optional cap `max`",
+                    );
+                }
+                PerParentDist::Poisson {
+                    mean: m,
+                    max: rp.max,
+                }
+            }
+            _ => {
+                err("mean", "dist = \"poisson\" needs 0 < `mean` <= 1e6");
+                PerParentDist::Poisson {
+                    mean: 1.0,
+                    max: None,
+                }
+            }
+        },
+        "uniform" => match (rp.min, rp.max) {
+            (Some(a), Some(b)) if a <= b && b <= 1_000_000 => {
+                PerParentDist::Uniform { min: a, max: b }
+            }
+            _ => {
+                err(
+                    "max",
+                    "dist = \"uniform\" needs integers 0 <= `min` <= `max` <= 1000000",
+                );
+                PerParentDist::Uniform { min: 0, max: 0 }
+            }
+        },
+        "weighted" => {
+            let mut values = Vec::new();
+            for (k, w) in rp.values.clone().unwrap_or_default() {
+                match k.trim().parse::<u64>() {
+                    Ok(n) if n <= 1_000_000 && w > 0.0 && w.is_finite() => values.push((n, w)),
+                    _ => err(
+                        "values",
+                        &format!(
+                            "expected whole counts (<= 1000000) with weights > 0 (`{{ 0 = 0.1, 1 = 0.6, 2 = 0.3 }}`), got `{k}`"
+                        ),
+                    ),
+                }
+            }
+            if values.is_empty() {
+                err(
+                    "values",
+                    "dist = \"weighted\" needs `values = { COUNT = weight, ... }`",
+                );
+                values.push((0, 1.0));
+            }
+            PerParentDist::Weighted { values }
+        }
+        other => {
+            err(
+                "dist",
+                &format!(
+                    "unknown distribution `{other}`; expected `poisson`, `uniform` or `weighted`"
+                ),
+            );
+            PerParentDist::Poisson {
+                mean: 1.0,
+                max: None,
+            }
+        }
     }
 }
 
@@ -1351,7 +2025,8 @@ mod tests {
         let e = errors(text);
         assert!(e.iter().any(|e| e.contains("cycle")), "{e:#?}");
         assert!(
-            e.iter().any(|e| e.contains("not a timestamp column")),
+            e.iter()
+                .any(|e| e.contains("not a generated timestamp column")),
             "{e:#?}"
         );
     }

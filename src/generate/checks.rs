@@ -1,0 +1,526 @@
+//! Every generator's output checked against the distribution it promises, at n = 100k with a
+//! fixed seed: a one-sample KS test for continuous generators, a chi-square goodness-of-fit
+//! test for discrete ones (both must not reject at α = 0.001), exact checks for formats, and
+//! dependencies checked row by row. The seed is fixed, so these are deterministic.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use statrs::distribution::{
+    ChiSquared, Continuous as _, ContinuousCDF, Discrete as _, Exp as SExp,
+    LogNormal as SLogNormal, Normal as SNormal, Poisson as SPoisson,
+};
+
+use super::*;
+use crate::compare::stats::kolmogorov_sf;
+
+const N: usize = 100_000;
+const ALPHA: f64 = 0.001;
+
+fn values(g: Generator, seed: u64) -> Values {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    generate_values(&g, N, &mut rng)
+}
+
+fn floats(v: &Values) -> Vec<f64> {
+    match v {
+        Values::Int(x) => x.iter().flatten().map(|x| *x as f64).collect(),
+        Values::Float(x) => x.iter().flatten().copied().collect(),
+        other => panic!("not numeric: {other:?}"),
+    }
+}
+
+/// One-sample KS: the p-value of the largest gap between the sample's CDF and `cdf`.
+fn ks_p(sample: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
+    let mut x = sample.to_vec();
+    x.sort_by(f64::total_cmp);
+    let n = x.len() as f64;
+    let mut d: f64 = 0.0;
+    for (i, v) in x.iter().enumerate() {
+        let f = cdf(*v);
+        d = d
+            .max((f - i as f64 / n).abs())
+            .max(((i + 1) as f64 / n - f).abs());
+    }
+    let sqrt_n = n.sqrt();
+    kolmogorov_sf((sqrt_n + 0.12 + 0.11 / sqrt_n) * d)
+}
+
+/// Chi-square goodness of fit of observed counts per category against expected shares (the
+/// rest of the probability mass pooled into one more cell).
+fn chi2_p(counts: &BTreeMap<i64, u64>, expected: &BTreeMap<i64, f64>) -> f64 {
+    let n: f64 = counts.values().sum::<u64>() as f64;
+    let mut stat = 0.0;
+    let mut cells = 0;
+    let mut rest_obs = n;
+    let mut rest_exp = 1.0;
+    for (k, p) in expected {
+        let o = *counts.get(k).unwrap_or(&0) as f64;
+        let e = p * n;
+        rest_obs -= o;
+        rest_exp -= p;
+        if e > 0.0 {
+            stat += (o - e).powi(2) / e;
+            cells += 1;
+        }
+    }
+    if rest_exp * n > 5.0 {
+        stat += (rest_obs - rest_exp * n).powi(2) / (rest_exp * n);
+        cells += 1;
+    } else {
+        assert!(
+            rest_obs <= 5.0 + 10.0 * rest_exp * n,
+            "values outside the support: {rest_obs}"
+        );
+    }
+    1.0 - ChiSquared::new((cells - 1) as f64).unwrap().cdf(stat)
+}
+
+fn counts(v: &[f64]) -> BTreeMap<i64, u64> {
+    let mut c = BTreeMap::new();
+    for x in v {
+        *c.entry(*x as i64).or_default() += 1;
+    }
+    c
+}
+
+#[test]
+fn continuous_generators_follow_their_distributions() {
+    type Cdf = Box<dyn Fn(f64) -> f64>;
+    let cases: Vec<(Generator, Cdf)> = vec![
+        (
+            Generator::Float {
+                min: 2.0,
+                max: 7.0,
+                round: None,
+            },
+            Box::new(|x| ((x - 2.0) / 5.0).clamp(0.0, 1.0)),
+        ),
+        (
+            Generator::Normal {
+                mean: 50.0,
+                std: 8.0,
+                min: None,
+                max: None,
+                round: None,
+            },
+            Box::new(|x| SNormal::new(50.0, 8.0).unwrap().cdf(x)),
+        ),
+        (
+            Generator::LogNormal {
+                mu: 3.0,
+                sigma: 0.6,
+                min: None,
+                max: None,
+                round: None,
+            },
+            Box::new(|x| SLogNormal::new(3.0, 0.6).unwrap().cdf(x)),
+        ),
+        (
+            Generator::Exponential {
+                mean: 4.0,
+                min: None,
+                max: None,
+                round: None,
+            },
+            Box::new(|x| SExp::new(0.25).unwrap().cdf(x)),
+        ),
+    ];
+    for (i, (g, cdf)) in cases.into_iter().enumerate() {
+        let v = floats(&values(g.clone(), 100 + i as u64));
+        assert_eq!(v.len(), N);
+        let p = ks_p(&v, cdf);
+        assert!(p > ALPHA, "{g:?}: KS p = {p}");
+    }
+    // A bounded normal is the normal truncated to its bounds (rejection sampling).
+    let v = floats(&values(
+        Generator::Normal {
+            mean: 0.0,
+            std: 1.0,
+            min: Some(-1.0),
+            max: Some(2.0),
+            round: None,
+        },
+        7,
+    ));
+    let d = SNormal::new(0.0, 1.0).unwrap();
+    let (a, b) = (d.cdf(-1.0), d.cdf(2.0));
+    assert!(v.iter().all(|x| (-1.0..=2.0).contains(x)));
+    let p = ks_p(&v, |x| ((d.cdf(x) - a) / (b - a)).clamp(0.0, 1.0));
+    assert!(p > ALPHA, "truncated normal: KS p = {p}");
+    // The density check is not vacuous: a shifted normal is rejected.
+    let v = floats(&values(
+        Generator::Normal {
+            mean: 50.3,
+            std: 8.0,
+            min: None,
+            max: None,
+            round: None,
+        },
+        1,
+    ));
+    assert!(ks_p(&v, |x| SNormal::new(50.0, 8.0).unwrap().cdf(x)) < ALPHA);
+    let _ = d.pdf(0.0);
+}
+
+#[test]
+fn discrete_generators_follow_their_distributions() {
+    // int: uniform on min..=max.
+    let v = floats(&values(Generator::Int { min: -3, max: 6 }, 1));
+    let e: BTreeMap<i64, f64> = (-3..=6).map(|k| (k, 0.1)).collect();
+    assert!(chi2_p(&counts(&v), &e) > ALPHA);
+    // poisson.
+    let v = floats(&values(
+        Generator::Poisson {
+            mean: 3.5,
+            min: None,
+            max: None,
+        },
+        2,
+    ));
+    let d = SPoisson::new(3.5).unwrap();
+    let e: BTreeMap<i64, f64> = (0..=14).map(|k| (k, d.pmf(k as u64))).collect();
+    let p = chi2_p(&counts(&v), &e);
+    assert!(p > ALPHA, "poisson p = {p}");
+    // geometric: trials to the first success, from 1.
+    let v = floats(&values(Generator::Geometric { p: 0.3 }, 3));
+    assert!(v.iter().all(|x| *x >= 1.0));
+    let e: BTreeMap<i64, f64> = (1..=25)
+        .map(|k| (k, 0.7f64.powi(k as i32 - 1) * 0.3))
+        .collect();
+    let p = chi2_p(&counts(&v), &e);
+    assert!(p > ALPHA, "geometric p = {p}");
+    // zipf: P(k) = k^-s / H(n, s).
+    let v = floats(&values(Generator::Zipf { n: 50, s: 1.2 }, 4));
+    let h: f64 = (1..=50).map(|k| (k as f64).powf(-1.2)).sum();
+    let e: BTreeMap<i64, f64> = (1..=50).map(|k| (k, (k as f64).powf(-1.2) / h)).collect();
+    let p = chi2_p(&counts(&v), &e);
+    assert!(p > ALPHA, "zipf p = {p}");
+    assert!(v.iter().all(|x| (1.0..=50.0).contains(x)));
+    // discrete: the given values with their weights (weights need not sum to one).
+    let g = Generator::Discrete {
+        values: vec![(1.0, 5.0), (2.0, 3.0), (5.0, 2.0)],
+    };
+    let v = floats(&values(g, 5));
+    let e: BTreeMap<i64, f64> = [(1, 0.5), (2, 0.3), (5, 0.2)].into_iter().collect();
+    assert!(chi2_p(&counts(&v), &e) > ALPHA);
+    // The test is not vacuous: the same sample against other weights is rejected.
+    let wrong: BTreeMap<i64, f64> = [(1, 0.48), (2, 0.32), (5, 0.2)].into_iter().collect();
+    assert!(chi2_p(&counts(&v), &wrong) < ALPHA);
+}
+
+#[test]
+fn bool_uuid_regex_and_words_keep_their_promises() {
+    let Values::Bool(b) = values(Generator::Bool { p: 0.3 }, 1) else {
+        panic!()
+    };
+    let share = b.iter().flatten().filter(|x| **x).count() as f64 / N as f64;
+    // Four standard errors.
+    assert!(
+        (share - 0.3).abs() < 4.0 * (0.3f64 * 0.7 / N as f64).sqrt(),
+        "{share}"
+    );
+
+    let Values::Text(u) = values(Generator::Uuid, 2) else {
+        panic!()
+    };
+    let distinct: std::collections::HashSet<&String> = u.iter().flatten().collect();
+    assert_eq!(distinct.len(), N);
+    for s in u.iter().flatten().take(1000) {
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4", "version 4: {s}");
+        assert!("89ab".contains(&s[19..20]), "RFC 4122 variant: {s}");
+        assert_eq!(
+            crate::mask::parse_uuid_for_tests(s).as_deref(),
+            Some(s.as_str())
+        );
+    }
+
+    let g = Generator::Regex {
+        regex: "(ORD|INV)-[0-9]{6}[a-c]?".into(),
+    };
+    let Values::Text(r) = values(g, 3) else {
+        panic!()
+    };
+    let mut ord = 0;
+    for s in r.iter().flatten() {
+        let (head, tail) = s.split_at(4);
+        assert!(head == "ORD-" || head == "INV-", "{s}");
+        ord += (head == "ORD-") as usize;
+        let digits: String = tail.chars().take(6).collect();
+        assert!(
+            digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()),
+            "{s}"
+        );
+        assert!(
+            tail.len() == 6 || (tail.len() == 7 && "abc".contains(&tail[6..])),
+            "{s}"
+        );
+    }
+    let share = ord as f64 / N as f64;
+    assert!(
+        (share - 0.5).abs() < 0.01,
+        "alternatives are equally likely: {share}"
+    );
+
+    let Values::Text(w) = values(Generator::Words { min: 2, max: 5 }, 4) else {
+        panic!()
+    };
+    let wc: Vec<f64> = w
+        .iter()
+        .flatten()
+        .map(|s| s.split(' ').count() as f64)
+        .collect();
+    let e: BTreeMap<i64, f64> = (2..=5).map(|k| (k, 0.25)).collect();
+    assert!(chi2_p(&counts(&wc), &e) > ALPHA);
+    assert!(
+        w.iter()
+            .flatten()
+            .all(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
+    );
+}
+
+fn spec(text: &str) -> Spec {
+    Spec::parse(std::path::Path::new("s.toml"), text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn table<'a>(g: &'a Generated, name: &str) -> &'a DataFrame {
+    &g.tables.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+#[test]
+fn mixtures_take_their_shares_and_keep_each_parts_distribution() {
+    let s = spec(
+        "[domain]\nname = \"m\"\nseed = 1\n[tables.t]\nrows = 100000\n[tables.t.columns]\n\
+         discount = { gen = \"mixture\", of = [ { weight = 0.7, gen = \"constant\", value = 0 }, \
+         { weight = 0.3, gen = \"float\", min = 5, max = 20 } ] }\n",
+    );
+    let g = generate(&s, 9, 1.0).unwrap();
+    let v: Vec<f64> = table(&g, "t")
+        .column("discount")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let zeros = v.iter().filter(|x| **x == 0.0).count() as f64 / N as f64;
+    assert!(
+        (zeros - 0.7).abs() < 4.0 * (0.21f64 / N as f64).sqrt(),
+        "{zeros}"
+    );
+    let rest: Vec<f64> = v.iter().copied().filter(|x| *x != 0.0).collect();
+    let p = ks_p(&rest, |x| ((x - 5.0) / 15.0).clamp(0.0, 1.0));
+    assert!(p > ALPHA, "the uniform part: KS p = {p}");
+    assert_eq!(
+        s.tables[0].columns[0].declared_range(),
+        Some((Some(0.0), Some(20.0)))
+    );
+}
+
+#[test]
+fn cases_and_offsets_hold_row_by_row() {
+    let s = spec(
+        r#"[domain]
+name = "c"
+seed = 1
+[tables.orders]
+rows = 100000
+[tables.orders.columns]
+id = { gen = "sequence" }
+country = { gen = "choice", values = { US = 0.6, GB = 0.3, DE = 0.1 } }
+status = { gen = "choice", values = { placed = 0.5, shipped = 0.3, delivered = 0.2 } }
+placed_at = { gen = "timestamp", from = "2024-01-01", to = "2025-01-01" }
+shipped_at = { by = "status", cases = { "shipped|delivered" = { gen = "timestamp", after = "placed_at", min_after = "2h", max_after = "3 days" } } }
+delivered_at = { by = "status", cases = { delivered = { gen = "timestamp", after = "shipped_at", min_after = "1d", max_after = "1w" }, "*" = { gen = "null" } } }
+phone = { by = "country", cases = { US = { gen = "pattern", format = "+1-###-###-####" }, GB = { gen = "pattern", format = "+44 #### ######" }, "*" = { gen = "regex", regex = "\\+49 [0-9]{3} [0-9]{7}" } } }
+paid = { gen = "bool", p = 0.9 }
+"#,
+    );
+    let g = generate(&s, 5, 1.0).unwrap();
+    let df = table(&g, "orders");
+    let text = |c: &str| -> Vec<Option<String>> {
+        df.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    };
+    let ts = |c: &str| -> Vec<Option<i64>> {
+        let s = df
+            .column(c)
+            .unwrap()
+            .as_materialized_series()
+            .cast(&DataType::Int64)
+            .unwrap();
+        s.i64().unwrap().iter().collect()
+    };
+    let (country, status, phone) = (text("country"), text("status"), text("phone"));
+    let (placed, shipped, delivered) = (ts("placed_at"), ts("shipped_at"), ts("delivered_at"));
+    let h = 3_600_000_000i64;
+    let mut gaps = Vec::new();
+    for i in 0..N {
+        let shape = crate::profile::text::shape(phone[i].as_deref().unwrap());
+        let want = match country[i].as_deref().unwrap() {
+            "US" => "+9-999-999-9999",
+            "GB" => "+99 9999 999999",
+            _ => "+99 999 9999999",
+        };
+        assert_eq!(shape, want, "row {i}");
+        let st = status[i].as_deref().unwrap();
+        match st {
+            "placed" => assert!(shipped[i].is_none() && delivered[i].is_none(), "row {i}"),
+            _ => {
+                let gap = shipped[i].unwrap() - placed[i].unwrap();
+                assert!((2 * h..=72 * h).contains(&gap), "row {i}: {gap}");
+                gaps.push(gap as f64);
+                if st == "delivered" {
+                    let d = delivered[i].unwrap() - shipped[i].unwrap();
+                    assert!((24 * h..=168 * h).contains(&d), "row {i}: {d}");
+                } else {
+                    assert!(delivered[i].is_none(), "row {i}");
+                }
+            }
+        }
+    }
+    let p = ks_p(&gaps, |x| {
+        ((x - 2.0 * h as f64) / (70.0 * h as f64)).clamp(0.0, 1.0)
+    });
+    assert!(
+        p > ALPHA,
+        "offsets are uniform between min and max: KS p = {p}"
+    );
+    assert_eq!(df.column("paid").unwrap().dtype(), &DataType::Boolean);
+}
+
+#[test]
+fn child_counts_follow_weights_caps_and_parent_columns() {
+    let s = spec(
+        r#"[domain]
+name = "k"
+seed = 1
+[tables.orders]
+rows = 20000
+[tables.orders.columns]
+id = { gen = "sequence" }
+status = { gen = "choice", values = { open = 0.8, cancelled = 0.2 } }
+[tables.items]
+rows_per = { parent = "orders", dist = "weighted", values = { 1 = 0.5, 2 = 0.3, 4 = 0.2 }, by = "status", cases = { cancelled = { dist = "uniform", min = 0, max = 0 } } }
+[tables.items.columns]
+order_id = { ref = "orders.id" }
+[tables.notes]
+rows_per = { parent = "orders", dist = "poisson", mean = 3, max = 4 }
+[tables.notes.columns]
+order_id = { ref = "orders.id" }
+"#,
+    );
+    let g = generate(&s, 2, 1.0).unwrap();
+    let status: Vec<String> = table(&g, "orders")
+        .column("status")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    let per = |t: &str| -> Vec<u64> {
+        let mut c = vec![0u64; status.len()];
+        for id in table(&g, t)
+            .column("order_id")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .flatten()
+        {
+            c[id as usize - 1] += 1;
+        }
+        c
+    };
+    let items = per("items");
+    let mut open = BTreeMap::new();
+    for (st, k) in status.iter().zip(&items) {
+        if st == "cancelled" {
+            assert_eq!(*k, 0, "a cancelled order has no items");
+        } else {
+            *open.entry(*k as i64).or_insert(0u64) += 1;
+        }
+    }
+    let e: BTreeMap<i64, f64> = [(1, 0.5), (2, 0.3), (4, 0.2)].into_iter().collect();
+    assert!(chi2_p(&open, &e) > ALPHA, "{open:?}");
+    let notes = per("notes");
+    assert!(notes.iter().all(|k| *k <= 4), "capped at 4");
+    // Poisson(3) capped at 4: P(4) takes the whole upper tail.
+    let d = SPoisson::new(3.0).unwrap();
+    let mut e: BTreeMap<i64, f64> = (0..4).map(|k| (k, d.pmf(k as u64))).collect();
+    e.insert(4, 1.0 - (0..4).map(|k| d.pmf(k)).sum::<f64>());
+    let c: BTreeMap<i64, u64> = notes.iter().fold(BTreeMap::new(), |mut m, k| {
+        *m.entry(*k as i64).or_insert(0) += 1;
+        m
+    });
+    assert!(chi2_p(&c, &e) > ALPHA, "{c:?}");
+}
+
+#[test]
+fn types_are_stored_as_declared_and_values_stay_exact() {
+    let s = spec(
+        r#"[domain]
+name = "ty"
+seed = 1
+[tables.t]
+rows = 100000
+[tables.t.columns]
+id = { gen = "sequence", type = "int32" }
+price = { gen = "float", min = 1, max = 100, round = 2, type = "decimal(8, 2)" }
+born = { gen = "timestamp", from = "1950-01-01", to = "2005-01-01", type = "date" }
+seen = { gen = "timestamp", from = "2024-01-01", to = "2024-02-01", type = "timestamptz" }
+active = { gen = "bool", p = 0.25 }
+ref_no = { gen = "uuid", unique = true }
+code = { gen = "pattern", format = "??###", unique = true }
+note = { gen = "words", min = 1, max = 3, empty_rate = 0.1, null_rate = 0.1 }
+"#,
+    );
+    let g = generate(&s, 3, 1.0).unwrap();
+    let df = table(&g, "t");
+    let dt = |c: &str| df.column(c).unwrap().dtype().clone();
+    assert_eq!(dt("id"), DataType::Int32);
+    assert_eq!(dt("price"), DataType::Decimal(8, 2));
+    assert_eq!(dt("born"), DataType::Date);
+    assert_eq!(
+        dt("seen"),
+        DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+    );
+    assert_eq!(dt("active"), DataType::Boolean);
+    // Decimals are the generated floats rounded to cents, exactly.
+    let cents = df
+        .column("price")
+        .unwrap()
+        .as_materialized_series()
+        .decimal()
+        .unwrap()
+        .physical()
+        .clone();
+    assert!(cents.iter().flatten().all(|c| (100..=10_000).contains(&c)));
+    for c in ["code", "ref_no"] {
+        assert_eq!(
+            df.column(c).unwrap().n_unique().unwrap(),
+            N,
+            "{c} is unique"
+        );
+    }
+    let note = df.column("note").unwrap().str().unwrap().clone();
+    let nulls = note.null_count() as f64 / N as f64;
+    let empty = note.iter().flatten().filter(|s| s.is_empty()).count() as f64
+        / (N as f64 - note.null_count() as f64);
+    assert!(
+        (nulls - 0.1).abs() < 0.004 && (empty - 0.1).abs() < 0.004,
+        "{nulls} {empty}"
+    );
+    // The same spec and seed give the same bytes.
+    let again = generate(&s, 3, 1.0).unwrap();
+    assert!(table(&again, "t").equals_missing(df));
+}
