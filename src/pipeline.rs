@@ -45,6 +45,18 @@ async fn generate_into(
     let seed = seed.unwrap_or(spec.seed);
     let t0 = Instant::now();
     let mut g = generate::generate(spec, seed, scale)?;
+    let broken = generate::broken_rules(spec, &g);
+    if !broken.is_empty() {
+        let list: Vec<String> = broken
+            .iter()
+            .map(|(name, n, example)| format!("`{name}`: {n} rows, e.g. {example}"))
+            .collect();
+        anyhow::bail!(
+            "the spec's own data breaks its rules, so nothing was written: {}. Fix the generators \
+             (or the rule) so that data made from the spec obeys it",
+            list.join("; ")
+        );
+    }
     let rows: usize = g.tables.iter().map(|(_, df)| df.height()).sum();
     tracing::info!(
         "generated {} tables, {rows} rows in {:.2} s",

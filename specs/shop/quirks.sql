@@ -5,7 +5,7 @@
 -- 1. A legacy phone format, from before numbers were stored in E.164-like form (4% of rows).
 UPDATE customers
 SET phone = '(' || substr(phone, 4, 3) || ') ' || substr(phone, 8, 3) || '-' || substr(phone, 12, 4)
-WHERE id % 25 = 0;
+WHERE id % 25 = 0 AND country = 'US';
 
 -- 2. Names mangled by an old latin-1 import: UTF-8 decoded as Windows-1252 (mojibake).
 UPDATE customers
@@ -25,8 +25,9 @@ SET amount = (SELECT o.total FROM orders o WHERE o.id = refunds.order_id) + 10
 WHERE id % 12 = 0;
 
 -- 5. Order items whose order was deleted (orphans).
-INSERT INTO order_items (id, order_id, sku, quantity, unit_price)
-SELECT 900000 + id, 9000000 + id, 'SKU-00000', 1, 9.99 FROM customers WHERE id <= 12;
+INSERT INTO order_items (id, order_id, product_id, sku, quantity, unit_price, line_total)
+SELECT 900000 + c.id, 9000000 + c.id, p.id, p.sku, 1, p.price, p.price
+FROM customers c JOIN products p ON p.id = 1 WHERE c.id <= 12;
 
 -- 6. A null spike: a checkout bug dropped coupon codes for a third of the orders.
 UPDATE orders SET coupon_code = NULL WHERE id % 3 = 0;

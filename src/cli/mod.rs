@@ -106,8 +106,15 @@ pub enum Command {
     },
 }
 
+/// A spec parsed and validated, its derived columns and rules parsed as Polars SQL: every
+/// problem at once.
 fn load(path: &Path) -> anyhow::Result<Spec> {
-    Ok(Spec::load(path)?)
+    let spec = Spec::load(path)?;
+    let errors = crate::generate::check_sql(&spec);
+    if !errors.is_empty() {
+        return Err(crate::spec::SpecErrors { errors }.into());
+    }
+    Ok(spec)
 }
 
 /// stderr, with every registered secret removed from each line on its way out.

@@ -133,10 +133,18 @@ pub fn compare(
             let cg = g.with(&c.gate);
             let column_support = Support {
                 min_support: cg.min_support as f64,
-                ..support
+                ..support.looked_up(&t.lookups(c), synth, prod, st, pt)
             };
             column_findings(&t.name, c, sc, pc, ss, ps, &cg, &column_support, &mut out);
         }
+        // Pairs and associations with the table's most clustered column: conservative.
+        let mut pair_support = support;
+        for c in &t.columns {
+            let s = support.looked_up(&t.lookups(c), synth, prod, st, pt);
+            pair_support.synth_factor = pair_support.synth_factor.min(s.synth_factor);
+            pair_support.prod_factor = pair_support.prod_factor.min(s.prod_factor);
+        }
+        let support = pair_support;
         relations::compare_pairs(
             &t.name,
             &st.pairs,
@@ -259,6 +267,43 @@ impl Support {
             synth_factor: factor(synth, st.rows),
             prod_factor: factor(prod, pt.rows),
             min_support: g.min_support as f64,
+        }
+    }
+
+    /// This support for a column whose values are looked up in `tables` (see
+    /// `Table::lookups`): rows sharing a parent row share its value, so the column rests on at
+    /// most as many independent values as the smallest of those tables has rows (Kish's design
+    /// effect, as for child tables).
+    fn looked_up(
+        self,
+        tables: &[String],
+        synth: &Profile,
+        prod: &Profile,
+        st: &TableProfile,
+        pt: &TableProfile,
+    ) -> Support {
+        if tables.is_empty() {
+            return self;
+        }
+        let factor = |p: &Profile, rows: u64| -> f64 {
+            let Some(clusters) = tables
+                .iter()
+                .filter_map(|l| p.table(l))
+                .map(|x| x.rows)
+                .min()
+            else {
+                return 1.0;
+            };
+            if rows == 0 || clusters >= rows {
+                return 1.0;
+            }
+            let c = clusters as f64;
+            (c / (1.0 + c / rows as f64)) / rows as f64
+        };
+        Support {
+            synth_factor: self.synth_factor.min(factor(synth, st.rows)),
+            prod_factor: self.prod_factor.min(factor(prod, pt.rows)),
+            ..self
         }
     }
 
@@ -1276,10 +1321,16 @@ fn unseen_shapes(
             pct(*n as f64 / p.count as f64)
         ));
     }
-    if matches!(
-        c.kind,
-        crate::spec::ColumnKind::Gen(crate::spec::Generator::Pattern { .. })
-    ) {
+    let patterned = match &c.kind {
+        crate::spec::ColumnKind::Gen(crate::spec::Generator::Pattern { .. }) => true,
+        crate::spec::ColumnKind::Gen(crate::spec::Generator::Cases { cases, default, .. }) => cases
+            .iter()
+            .map(|(_, g)| g)
+            .chain(default.as_deref())
+            .any(|g| matches!(g, crate::spec::Generator::Pattern { .. })),
+        _ => false,
+    };
+    if patterned {
         let formats: Vec<(String, f64)> = top
             .iter()
             .filter_map(|(sh, n)| {

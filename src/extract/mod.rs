@@ -194,9 +194,15 @@ impl TableJob<'_> {
         ))
     }
 
+    /// Ordered by the table's own key column, qualified: a bare name would bind to the
+    /// text-cast output column of the same name, sorting numbers as text (and on disk).
     fn order_by(&self) -> anyhow::Result<String> {
         Ok(match self.key() {
-            Some(k) => format!(" ORDER BY {}", self.dialect.quote(k)?),
+            Some(k) => format!(
+                " ORDER BY {}.{}",
+                self.dialect.quote(&self.table.name)?,
+                self.dialect.quote(k)?
+            ),
             None => String::new(),
         })
     }

@@ -524,3 +524,121 @@ note = { gen = "words", min = 1, max = 3, empty_rate = 0.1, null_rate = 0.1 }
     let again = generate(&s, 3, 1.0).unwrap();
     assert!(table(&again, "t").equals_missing(df));
 }
+
+#[test]
+fn values_derive_from_parents_and_aggregate_children_row_by_row() {
+    let s = spec(
+        r#"[domain]
+name = "x"
+seed = 1
+[tables.products]
+rows = 50
+[tables.products.columns]
+id = { gen = "sequence" }
+price = { gen = "float", min = 1, max = 100, round = 2, type = "decimal(10, 2)" }
+[tables.orders]
+rows = 2000
+[tables.orders.columns]
+id = { gen = "sequence" }
+shipping = { gen = "discrete", values = { 0 = 0.5, 5 = 0.5 } }
+subtotal = { sql = "SUM(line_total)", over = "order_items", type = "decimal(12, 2)" }
+total = { sql = "COALESCE(subtotal, 0) + shipping", type = "decimal(12, 2)" }
+[tables.order_items]
+rows_per = { parent = "orders", dist = "uniform", min = 0, max = 4 }
+[tables.order_items.columns]
+id = { gen = "sequence" }
+order_id = { ref = "orders.id" }
+product_id = { ref = "products.id", }
+quantity = { gen = "int", min = 1, max = 3 }
+unit_price = { sql = "products.price", type = "decimal(10, 2)" }
+line_total = { sql = "quantity * unit_price", type = "decimal(12, 2)" }
+[tables.refunds]
+rows_per = { parent = "orders", dist = "poisson", mean = 0.3 }
+[tables.refunds.columns]
+id = { gen = "sequence" }
+order_id = { ref = "orders.id" }
+share = { gen = "float", min = 0.1, max = 1.0, round = 2 }
+amount = { sql = "ROUND(CAST(orders.total AS DOUBLE) * share, 2)", type = "decimal(12, 2)" }
+[[rules]]
+name = "a refund never exceeds its order"
+sql = "SELECT r.id FROM refunds r JOIN orders o ON r.order_id = o.id WHERE r.amount > o.total"
+"#,
+    );
+    let g = generate(&s, 4, 1.0).unwrap();
+    assert!(
+        broken_rules(&s, &g).is_empty(),
+        "{:?}",
+        broken_rules(&s, &g)
+    );
+    let cents = |t: &str, c: &str| -> Vec<Option<i128>> {
+        table(&g, t)
+            .column(c)
+            .unwrap()
+            .as_materialized_series()
+            .decimal()
+            .unwrap()
+            .physical()
+            .iter()
+            .collect()
+    };
+    let ints = |t: &str, c: &str| -> Vec<i64> {
+        table(&g, t)
+            .column(c)
+            .unwrap()
+            .as_materialized_series()
+            .cast(&DataType::Int64)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap())
+            .collect()
+    };
+    let price = cents("products", "price");
+    let (item_order, item_product, qty) = (
+        ints("order_items", "order_id"),
+        ints("order_items", "product_id"),
+        ints("order_items", "quantity"),
+    );
+    let (unit, line) = (
+        cents("order_items", "unit_price"),
+        cents("order_items", "line_total"),
+    );
+    let mut sums = vec![0i128; 2000];
+    let mut has = vec![false; 2000];
+    for i in 0..item_order.len() {
+        assert_eq!(
+            unit[i],
+            price[item_product[i] as usize - 1],
+            "item {i}: the product's price"
+        );
+        assert_eq!(line[i], unit[i].map(|u| u * qty[i] as i128), "item {i}");
+        sums[item_order[i] as usize - 1] += line[i].unwrap();
+        has[item_order[i] as usize - 1] = true;
+    }
+    let (subtotal, total, shipping) = (
+        cents("orders", "subtotal"),
+        cents("orders", "total"),
+        ints("orders", "shipping"),
+    );
+    for o in 0..2000 {
+        assert_eq!(
+            subtotal[o],
+            has[o].then_some(sums[o]),
+            "order {o}: the sum of its items"
+        );
+        assert_eq!(
+            total[o],
+            Some(sums[o] + shipping[o] as i128 * 100),
+            "order {o}"
+        );
+    }
+    let (r_order, amount) = (ints("refunds", "order_id"), cents("refunds", "amount"));
+    assert!(!r_order.is_empty());
+    for i in 0..r_order.len() {
+        assert!(
+            amount[i].unwrap() <= total[r_order[i] as usize - 1].unwrap(),
+            "refund {i}"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 
 #[cfg(test)]
 mod checks;
+mod derived;
 mod names;
 mod words;
 pub mod write;
@@ -64,16 +65,63 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
         bail!("--scale must be a positive number (got {scale})");
     }
     let mut done: HashMap<String, Building> = HashMap::new();
-    let mut out = Vec::new();
     for table in &spec.tables {
         let b = generate_table(spec, table, seed, scale, &done)
             .with_context(|| format!("generating table `{}`", table.name))?;
-        let df = finish_table(spec, table, &b, seed)
-            .with_context(|| format!("generating table `{}`", table.name))?;
-        out.push((table.name.clone(), df));
         done.insert(table.name.clone(), b);
     }
-    Ok(Generated { tables: out })
+    let finished = finish_all(spec, &done, seed, None)?;
+    Ok(Generated {
+        tables: spec
+            .tables
+            .iter()
+            .filter_map(|t| finished.get(&t.name).map(|df| (t.name.clone(), df.clone())))
+            .collect(),
+    })
+}
+
+/// Problems found while finishing tables in `check` mode: (line, key, message).
+type Problems = Vec<(usize, String, String)>;
+
+/// Every table's frame, finished in the order derived columns need (see `derived`). With
+/// `problems`, a derived column that fails is recorded there and left empty, so `check` sees
+/// every problem at once; without, it is an error.
+fn finish_all(
+    spec: &Spec,
+    done: &HashMap<String, Building>,
+    seed: u64,
+    mut problems: Option<&mut Problems>,
+) -> anyhow::Result<HashMap<String, DataFrame>> {
+    let order = match derived::finish_order(spec) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let msg = format!(
+                "derived columns read each other's tables in a cycle: {}",
+                cycle.join(", ")
+            );
+            match problems.as_deref_mut() {
+                Some(p) => {
+                    p.push((0, "tables".into(), msg));
+                    return Ok(HashMap::new());
+                }
+                None => bail!(msg),
+            }
+        }
+    };
+    let mut finished: HashMap<String, DataFrame> = HashMap::new();
+    for table in order {
+        let df = finish_table(
+            spec,
+            table,
+            &done[&table.name],
+            seed,
+            &finished,
+            problems.as_deref_mut(),
+        )
+        .with_context(|| format!("generating table `{}`", table.name))?;
+        finished.insert(table.name.clone(), df);
+    }
+    Ok(finished)
 }
 
 /// One draw from a children-per-parent distribution.
@@ -686,7 +734,14 @@ fn fill_pattern(format: &str, rng: &mut ChaCha8Rng) -> String {
 
 /// Builds the frame in declared column order, each column of its declared type, adding derived
 /// (`sql`) columns with Polars SQL.
-fn finish_table(spec: &Spec, table: &Table, b: &Building, seed: u64) -> anyhow::Result<DataFrame> {
+fn finish_table(
+    spec: &Spec,
+    table: &Table,
+    b: &Building,
+    seed: u64,
+    finished: &HashMap<String, DataFrame>,
+    mut problems: Option<&mut Problems>,
+) -> anyhow::Result<DataFrame> {
     let mut typed = Vec::with_capacity(b.columns.len());
     for (name, v) in &b.columns {
         let ct = table.column(name).and_then(|c| c.column_type(spec));
@@ -701,8 +756,28 @@ fn finish_table(spec: &Spec, table: &Table, b: &Building, seed: u64) -> anyhow::
     }
     let mut df = frame::to_frame(b.n, &typed)?;
     for col in &table.columns {
-        if let ColumnKind::Derived { sql } = &col.kind {
-            df = derive(&table.name, df, &col.name, sql)?;
+        if let ColumnKind::Derived { .. } = &col.kind {
+            df = match derived::derive_column(spec, table, col, df.clone(), finished, seed) {
+                Ok(next) => next,
+                Err(e) => match problems.as_deref_mut() {
+                    Some(p) => {
+                        p.push((
+                            col.line,
+                            format!("tables.{}.columns.{}.sql", table.name, col.name),
+                            polars_message(&format!("{e:#}")),
+                        ));
+                        let dtype = col.column_type(spec).map_or(DataType::String, frame::dtype);
+                        let mut df = df;
+                        df.with_column(Column::from(Series::full_null(
+                            col.name.as_str().into(),
+                            df.height(),
+                            &dtype,
+                        )))?;
+                        df
+                    }
+                    None => return Err(e),
+                },
+            };
             // `null_rate` holds for derived columns too: the same stream as any other column's.
             if col.null_rate > 0.0 {
                 let mut rng = stream(seed, &table.name, &col.name, "nulls");
@@ -728,15 +803,109 @@ fn finish_table(spec: &Spec, table: &Table, b: &Building, seed: u64) -> anyhow::
     Ok(df.select(order)?)
 }
 
-/// Evaluates one derived column: `SELECT *, <sql> AS "<name>" FROM <table>`.
-pub fn derive(table: &str, df: DataFrame, name: &str, sql: &str) -> anyhow::Result<DataFrame> {
-    let mut ctx = SQLContext::new();
-    ctx.register(table, df.lazy());
-    let query = format!("SELECT *, {sql} AS \"{name}\" FROM \"{table}\"");
-    ctx.execute(&query)
-        .and_then(|lf| lf.collect())
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("evaluating `{table}.{name}` = `{sql}` as Polars SQL"))
+/// Every derived column and every rule run as Polars SQL over empty tables of the spec's schema,
+/// so a misspelt column, a missing table or a syntax error is a spec error before anything is
+/// generated or read. A rule must be one `SELECT`.
+pub fn check_sql(spec: &Spec) -> Vec<crate::spec::SpecError> {
+    let mut errors = Vec::new();
+    let mut err = |line: usize, key: String, message: String| {
+        errors.push(crate::spec::SpecError {
+            path: spec.path.clone(),
+            line,
+            col: 1,
+            key,
+            message,
+        });
+    };
+    // Empty tables of the spec's types, finished like generated ones.
+    let done: HashMap<String, Building> = spec
+        .tables
+        .iter()
+        .map(|t| {
+            let columns = t
+                .columns
+                .iter()
+                .filter_map(|c| {
+                    let ty = match &c.kind {
+                        ColumnKind::Gen(g) => generation_type(g, c.column_type(spec)),
+                        ColumnKind::Ref { .. } => {
+                            c.column_type(spec)
+                                .map_or(LogicalType::Text, |t| match t.logical {
+                                    LogicalType::Date | LogicalType::TimestampTz => {
+                                        LogicalType::Timestamp
+                                    }
+                                    LogicalType::Decimal => LogicalType::Float,
+                                    LogicalType::Uuid => LogicalType::Text,
+                                    l => l,
+                                })
+                        }
+                        ColumnKind::Derived { .. } => return None,
+                    };
+                    Some((c.name.clone(), Values::nulls(ty, 0)))
+                })
+                .collect();
+            (t.name.clone(), Building { n: 0, columns })
+        })
+        .collect();
+    let mut problems = Problems::new();
+    let tables: Vec<(String, DataFrame)> = match finish_all(spec, &done, 0, Some(&mut problems)) {
+        Ok(f) => spec
+            .tables
+            .iter()
+            .filter_map(|t| f.get(&t.name).map(|df| (t.name.clone(), df.clone())))
+            .collect(),
+        Err(e) => {
+            problems.push((0, "tables".into(), polars_message(&format!("{e:#}"))));
+            Vec::new()
+        }
+    };
+    for (line, key, message) in problems {
+        err(line, key, message);
+    }
+    for (i, r) in spec.rules.iter().enumerate() {
+        let mut ctx = SQLContext::new();
+        for (name, df) in &tables {
+            ctx.register(name, df.clone().lazy());
+        }
+        if let Err(e) = ctx.execute(&r.sql).and_then(|lf| lf.collect()) {
+            err(
+                r.line,
+                format!("rules[{i}].sql"),
+                format!(
+                    "rule `{}` does not run as Polars SQL over the spec's tables: {}",
+                    r.name,
+                    polars_message(&e.to_string())
+                ),
+            );
+        }
+    }
+    errors
+}
+
+/// A Polars error on one line: its message and hint, without the query plan it prints.
+fn polars_message(e: &str) -> String {
+    let head = e.split("\n\nResolved plan").next().unwrap_or(e);
+    head.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The rules the generated tables break: `(rule, violations, first example)`. The spec's own
+/// data must obey its rules, or every comparison would start from a broken baseline.
+pub fn broken_rules(spec: &Spec, g: &Generated) -> Vec<(String, u64, String)> {
+    crate::profile::run_rules(spec, &g.tables, None)
+        .into_iter()
+        .filter(|r| r.violations > 0 || r.error.is_some())
+        .map(|r| {
+            let example = match &r.error {
+                Some(e) => e.clone(),
+                None => r.examples.first().cloned().unwrap_or_default(),
+            };
+            (r.name, r.violations, example)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -33,6 +33,89 @@ pub struct Spec {
     pub gate: Gate,
     /// Findings the team has decided to accept, each with its reason.
     pub waivers: Vec<Waiver>,
+    /// Rare cases planted on purpose in the synthetic data.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// `[[scenarios]]`: a rare case the team wants its tests to meet, planted on purpose.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub table: String,
+    pub rows: ScenarioRows,
+    /// Columns the scenario's rows draw from these generators instead of their own.
+    pub set: Vec<(String, Generator)>,
+    /// Text anomalies planted in the scenario's rows.
+    pub anomalies: Vec<(String, Anomaly)>,
+    /// Rules these rows break on purpose: `generate` does not fail on them.
+    pub breaks: Vec<String>,
+}
+
+/// Which rows a scenario takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScenarioRows {
+    /// Each generated row with this probability.
+    Share(f64),
+    /// This many rows added to the table (times `--scale`).
+    Add(u64),
+}
+
+/// A text anomaly a scenario plants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anomaly {
+    /// UTF-8 read as Windows-1252: `é` becomes `Ã©`.
+    Mojibake,
+    /// U+FFFD where a decode failed.
+    ReplacementChar,
+    /// A zero-width space inside the value.
+    ZeroWidth,
+    /// A right-to-left override inside the value.
+    Bidi,
+    /// A decomposed accent (`e` + U+0301): not NFC.
+    NonNfc,
+    /// A no-break space instead of a space (or appended).
+    Nbsp,
+    /// Leading and trailing spaces.
+    Whitespace,
+}
+
+impl Anomaly {
+    pub const NAMES: &'static str =
+        "mojibake, replacement_char, zero_width, bidi, non_nfc, nbsp, whitespace";
+
+    pub fn parse(s: &str) -> Option<Anomaly> {
+        Some(match s {
+            "mojibake" => Anomaly::Mojibake,
+            "replacement_char" => Anomaly::ReplacementChar,
+            "zero_width" => Anomaly::ZeroWidth,
+            "bidi" => Anomaly::Bidi,
+            "non_nfc" => Anomaly::NonNfc,
+            "nbsp" => Anomaly::Nbsp,
+            "whitespace" => Anomaly::Whitespace,
+            _ => return None,
+        })
+    }
+
+    /// `value` with the anomaly planted.
+    pub fn plant(self, value: &str) -> String {
+        let mid = value
+            .char_indices()
+            .nth(value.chars().count() / 2)
+            .map_or(value.len(), |(i, _)| i);
+        let (a, b) = value.split_at(mid);
+        match self {
+            Anomaly::Mojibake => format!("{a}Ã©{b}"),
+            Anomaly::ReplacementChar => format!("{a}\u{FFFD}{b}"),
+            Anomaly::ZeroWidth => format!("{a}\u{200B}{b}"),
+            Anomaly::Bidi => format!("{a}\u{202E}{b}"),
+            Anomaly::NonNfc => format!("{a}e\u{301}{b}"),
+            Anomaly::Nbsp => match value.find(' ') {
+                Some(i) => format!("{}\u{A0}{}", &value[..i], &value[i + 1..]),
+                None => format!("{value}\u{A0}"),
+            },
+            Anomaly::Whitespace => format!("  {value} "),
+        }
+    }
 }
 
 /// `[[waivers]]`: findings at a place (and of a kind or metric) that may not fail the gate.
@@ -198,6 +281,8 @@ pub enum PerParentDist {
 #[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
+    /// Where the column is written in the spec file (1-based), for errors found after parsing.
+    pub line: usize,
     pub kind: ColumnKind,
     /// The PII class (`email`, `name`, `phone`, ...); `None` declares the column non-PII.
     pub pii: Option<String>,
@@ -218,6 +303,8 @@ pub struct Column {
     pub unique: bool,
     /// The declared storage type; `None` keeps the generator's own (or the referenced column's).
     pub declared_type: Option<ColumnType>,
+    /// Generators scenarios use for this column: their values are intended too.
+    pub scenario_gens: Vec<Generator>,
 }
 
 /// Parameters of the masks that take any (`mask_to`, `mask_bin`, `mask_keep`, `mask_entity`,
@@ -247,8 +334,15 @@ pub enum Granularity {
 #[derive(Debug, Clone)]
 pub enum ColumnKind {
     Gen(Generator),
-    Ref { table: String, column: String },
-    Derived { sql: String },
+    Ref {
+        table: String,
+        column: String,
+    },
+    Derived {
+        sql: String,
+        /// A child table whose rows referencing this row the SQL aggregates (`SUM(line_total)`).
+        over: Option<String>,
+    },
 }
 
 /// A constant value, typed by how the spec writes it.
@@ -723,6 +817,8 @@ pub struct Rule {
     pub table: String,
     /// The column it is about, when the spec names one.
     pub column: Option<String>,
+    /// Where the rule is written in the spec file (1-based).
+    pub line: usize,
 }
 
 /// Thresholds on effect sizes already corrected for sample size (see `compare`).
@@ -791,9 +887,63 @@ impl Spec {
     }
 }
 
+/// Whether `sql` mentions `table.` as a qualifier (not as the end of a longer name).
+pub fn sql_mentions_table(sql: &str, table: &str) -> bool {
+    sql.contains(&format!("\"{table}\"."))
+        || sql.match_indices(&format!("{table}.")).any(|(i, _)| {
+            sql[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        })
+}
+
+/// Whether `sql` mentions `name` as a whole word.
+fn sql_mentions_word(sql: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    sql.match_indices(name).any(|(i, _)| {
+        sql[..i].chars().next_back().is_none_or(|c| !ident(c))
+            && sql[i + name.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !ident(c))
+    })
+}
+
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The tables a column's values are looked up in: the parents a derived column reads
+    /// (`products.price`), directly or through other derived columns of its row. Rows that
+    /// look up one parent row share its value, so they are as many independent values as the
+    /// parent has rows.
+    pub fn lookups(&self, col: &Column) -> Vec<String> {
+        let mut out = Vec::new();
+        self.lookups_into(col, 0, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn lookups_into(&self, col: &Column, depth: usize, out: &mut Vec<String>) {
+        let ColumnKind::Derived { sql, over: None } = &col.kind else {
+            return;
+        };
+        if depth > self.columns.len() {
+            return;
+        }
+        for (_, rt, _) in self.references() {
+            if rt != self.name && sql_mentions_table(sql, rt) {
+                out.push(rt.to_string());
+            }
+        }
+        for other in &self.columns {
+            if other.name != col.name && sql_mentions_word(sql, &other.name) {
+                self.lookups_into(other, depth + 1, out);
+            }
+        }
     }
 
     /// The tables this one references through `ref` columns, in column order.
@@ -845,7 +995,16 @@ impl Column {
     /// The declared range of values, where the generator has one: production values outside it
     /// are findings.
     pub fn declared_range(&self) -> Option<(Option<f64>, Option<f64>)> {
-        let base = self.base_range();
+        let mut base = self.base_range();
+        for g in &self.scenario_gens {
+            base = match (base, g.range()) {
+                (Some((a, b)), Some((c, d))) => Some((
+                    a.zip(c).map(|(x, y)| x.min(y)),
+                    b.zip(d).map(|(x, y)| x.max(y)),
+                )),
+                _ => None,
+            };
+        }
         match (base, self.tail) {
             (Some((lo, hi)), Some(t)) => {
                 Some((lo.map(|lo| lo.min(t.min)), hi.map(|hi| hi.max(t.max))))
@@ -877,7 +1036,19 @@ impl Column {
         }
         match &self.kind {
             ColumnKind::Gen(Generator::Choice { values }) => {
-                Some(values.iter().map(|(v, _)| v.as_str()).collect())
+                let mut all: Vec<&str> = values.iter().map(|(v, _)| v.as_str()).collect();
+                for g in &self.scenario_gens {
+                    match g {
+                        Generator::Choice { values } => {
+                            all.extend(values.iter().map(|(v, _)| v.as_str()))
+                        }
+                        Generator::Constant {
+                            value: Constant::Text(t),
+                        } => all.push(t),
+                        _ => {}
+                    }
+                }
+                Some(all)
             }
             ColumnKind::Gen(g) if g.natural_type() == Some(LogicalType::Bool) => {
                 Some(vec!["false", "true"])

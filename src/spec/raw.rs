@@ -21,6 +21,28 @@ pub struct RawSpec {
     pub gate: Option<Spanned<RawGate>>,
     #[serde(default)]
     pub waivers: Vec<Spanned<RawWaiver>>,
+    #[serde(default)]
+    pub scenarios: Vec<Spanned<RawScenario>>,
+}
+
+/// `[[scenarios]]`: a named rare case planted on purpose, on a share of a table's rows or on
+/// rows added for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: String,
+    pub table: String,
+    pub share: Option<f64>,
+    pub rows: Option<u64>,
+    /// Columns whose values the scenario draws from its own generators.
+    #[serde(default)]
+    pub set: IndexMap<String, Spanned<RawColumn>>,
+    /// Text anomalies planted in columns: `{ full_name = "mojibake" }`.
+    #[serde(default)]
+    pub anomalies: IndexMap<String, String>,
+    /// Rules the scenario's rows break on purpose.
+    #[serde(default)]
+    pub breaks: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +172,8 @@ pub struct RawColumn {
     /// `by = "country"` with `cases = { US = { gen = ... }, "GB|IE" = { ... }, "*" = { ... } }`.
     pub by: Option<String>,
     pub cases: Option<IndexMap<String, Spanned<RawColumn>>>,
+    /// With `sql`: a child table whose rows pointing at this row the SQL aggregates.
+    pub over: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -50,6 +50,41 @@ fn number(x: f64, integer: bool) -> Value {
     }
 }
 
+/// Adds formats with their production shares to a pattern's `format`/`formats`.
+fn add_formats(cell: &mut dyn TableLike, formats: &[(String, f64)]) -> Result<(), String> {
+    let added: f64 = formats.iter().map(|(_, w)| w).sum::<f64>().min(0.99);
+    let mut all = InlineTable::new();
+    let existing_total = if let Some(f) = cell.get("format").and_then(Item::as_str) {
+        all.insert(f, Value::from(1.0));
+        1.0
+    } else if let Some(fs) = cell.get("formats").and_then(Item::as_table_like) {
+        let mut t = 0.0;
+        for (k, v) in fs.iter() {
+            let w = v
+                .as_value()
+                .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)));
+            all.insert(k, Value::from(w.unwrap_or(1.0)));
+            t += w.unwrap_or(1.0);
+        }
+        t
+    } else {
+        return Err("has no `format` or `formats`".into());
+    };
+    // Weights are relative: a new format gets its production share of the total.
+    let scale = existing_total / (1.0 - added);
+    for (f, share) in formats {
+        all.insert(
+            f,
+            Value::from(((share * scale) * 10_000.0).round() / 10_000.0),
+        );
+    }
+    cell.remove("format");
+    all.fmt();
+    cell.insert("formats", Item::Value(Value::InlineTable(all)));
+    cell.fmt();
+    Ok(())
+}
+
 fn apply_one(doc: &mut DocumentMut, c: &SpecChange) -> Result<(), String> {
     match c {
         SpecChange::AddCategories {
@@ -137,36 +172,24 @@ fn apply_one(doc: &mut DocumentMut, c: &SpecChange) -> Result<(), String> {
             formats,
         } => {
             let cell = column(doc, table, col)?;
-            let added: f64 = formats.iter().map(|(_, w)| w).sum::<f64>().min(0.99);
-            let mut all = InlineTable::new();
-            let existing_total = if let Some(f) = cell.get("format").and_then(Item::as_str) {
-                all.insert(f, Value::from(1.0));
-                1.0
-            } else if let Some(fs) = cell.get("formats").and_then(Item::as_table_like) {
-                let mut t = 0.0;
-                for (k, v) in fs.iter() {
-                    let w = v
-                        .as_value()
-                        .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)));
-                    all.insert(k, Value::from(w.unwrap_or(1.0)));
-                    t += w.unwrap_or(1.0);
+            // A column whose format depends on another (`cases`): every pattern case gets the
+            // new formats, for the team to move to the case where they belong.
+            if let Some(cases) = cell.get_mut("cases").and_then(Item::as_table_like_mut) {
+                let mut any = false;
+                for (_, case) in cases.iter_mut() {
+                    if let Some(t) = case.as_table_like_mut()
+                        && (t.contains_key("format") || t.contains_key("formats"))
+                    {
+                        add_formats(t, formats)?;
+                        any = true;
+                    }
                 }
-                t
+                if !any {
+                    return Err(format!("{table}.{col} has no pattern case"));
+                }
             } else {
-                return Err(format!("{table}.{col} has no `format` or `formats`"));
-            };
-            // Weights are relative: a new format gets its production share of the total.
-            let scale = existing_total / (1.0 - added);
-            for (f, share) in formats {
-                all.insert(
-                    f,
-                    Value::from(((share * scale) * 10_000.0).round() / 10_000.0),
-                );
+                add_formats(cell, formats).map_err(|e| format!("{table}.{col} {e}"))?;
             }
-            cell.remove("format");
-            all.fmt();
-            cell.insert("formats", Item::Value(Value::InlineTable(all)));
-            cell.fmt();
         }
         SpecChange::AddColumn {
             table,

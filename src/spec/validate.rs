@@ -87,6 +87,7 @@ fn column_level_keys(c: &RawColumn) -> Vec<&'static str> {
     add("unique", c.unique.is_some());
     add("by", c.by.is_some());
     add("cases", c.cases.is_some());
+    add("over", c.over.is_some());
     p
 }
 
@@ -338,6 +339,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
     let mut rules = Vec::new();
     for (i, r) in raw.rules.into_iter().enumerate() {
         let span = r.span();
+        let line = line_col(cx.text, span.start).0;
         let r = r.into_inner();
         if r.name.trim().is_empty() {
             cx.err(
@@ -389,6 +391,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
             sql: r.sql,
             table,
             column: r.column,
+            line,
         });
     }
 
@@ -448,6 +451,9 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
         });
     }
 
+    let mut tables = tables;
+    let scenarios = build_scenarios(cx, &names, &mut tables, &rules, raw.scenarios);
+
     Spec {
         path: cx.path.to_path_buf(),
         digest,
@@ -460,7 +466,139 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
         rules,
         gate,
         waivers,
+        scenarios,
     }
+}
+
+/// `[[scenarios]]`, each checked against the tables and rules it names. The generators a
+/// scenario sets are recorded on their columns: their values are intended, so production
+/// values in their range or categories are not spec gaps.
+fn build_scenarios(
+    cx: &mut Ctx<'_>,
+    names: &BTreeMap<String, BTreeSet<String>>,
+    tables: &mut [Table],
+    rules: &[Rule],
+    raw: Vec<Spanned<super::raw::RawScenario>>,
+) -> Vec<Scenario> {
+    let mut out: Vec<Scenario> = Vec::new();
+    for (i, sc) in raw.into_iter().enumerate() {
+        let span = sc.span();
+        let sc = sc.into_inner();
+        let key = format!("scenarios[{i}]");
+        if sc.name.trim().is_empty() || out.iter().any(|o| o.name == sc.name) {
+            cx.err(
+                span.clone(),
+                format!("{key}.name"),
+                "a scenario needs a name of its own",
+            );
+        }
+        let Some(t) = tables.iter_mut().find(|t| t.name == sc.table) else {
+            cx.err(
+                span.clone(),
+                format!("{key}.table"),
+                format!("no table `{}` in this spec", sc.table),
+            );
+            continue;
+        };
+        let rows = match (sc.share, sc.rows) {
+            (Some(p), None) if p > 0.0 && p <= 1.0 => ScenarioRows::Share(p),
+            (None, Some(n)) if (1..=1_000_000_000).contains(&n) => ScenarioRows::Add(n),
+            _ => {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.share"),
+                    "expected exactly one of `share` (0 < share <= 1: that share of the table's rows becomes the case) or `rows` (rows added for it, 1..=1e9)",
+                );
+                ScenarioRows::Share(0.0)
+            }
+        };
+        if sc.set.is_empty() && sc.anomalies.is_empty() {
+            cx.err(
+                span.clone(),
+                key.clone(),
+                "a scenario needs `set = { column = { gen = ... } }` or `anomalies = { column = \"mojibake\" }`",
+            );
+        }
+        let mut set = Vec::new();
+        for (col, part) in &sc.set {
+            let ckey = format!("{key}.set.{col}");
+            let Some(c) = t.columns.iter_mut().find(|c| &c.name == col) else {
+                cx.err(
+                    part.span(),
+                    ckey,
+                    format!("no column `{col}` in `{}`", sc.table),
+                );
+                continue;
+            };
+            let g = build_part(cx, names, &sc.table, &ckey, part);
+            match (&c.kind, g.natural_type()) {
+                (ColumnKind::Gen(own), Some(ty)) => {
+                    if let Some(own_ty) = own.natural_type()
+                        && !types_agree(own_ty, ty)
+                    {
+                        cx.err(
+                            part.span(),
+                            ckey.clone(),
+                            format!(
+                                "the column makes {} values, this generator {}",
+                                type_name(own_ty),
+                                type_name(ty)
+                            ),
+                        );
+                    }
+                }
+                (ColumnKind::Gen(_), None) => {}
+                _ => cx.err(
+                    part.span(),
+                    ckey.clone(),
+                    "a scenario sets generated columns only (not `ref` or `sql` ones)",
+                ),
+            }
+            c.scenario_gens.push(g.clone());
+            set.push((col.clone(), g));
+        }
+        let mut anomalies = Vec::new();
+        for (col, kind) in &sc.anomalies {
+            let ckey = format!("{key}.anomalies.{col}");
+            if !names.get(&sc.table).is_some_and(|cols| cols.contains(col)) {
+                cx.err(
+                    span.clone(),
+                    ckey,
+                    format!("no column `{col}` in `{}`", sc.table),
+                );
+                continue;
+            }
+            match Anomaly::parse(kind) {
+                Some(a) => anomalies.push((col.clone(), a)),
+                None => cx.err(
+                    span.clone(),
+                    ckey,
+                    format!(
+                        "unknown anomaly `{kind}`; expected one of {}",
+                        Anomaly::NAMES
+                    ),
+                ),
+            }
+        }
+        for b in &sc.breaks {
+            if !rules.iter().any(|r| &r.name == b) {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.breaks"),
+                    format!("no rule named `{b}`"),
+                );
+            }
+        }
+        out.push(Scenario {
+            name: sc.name,
+            table: sc.table,
+            rows,
+            set,
+            anomalies,
+            breaks: sc.breaks,
+        });
+    }
+    out
 }
 
 fn default_masking() -> Masking {
@@ -807,7 +945,20 @@ fn build_column(
                 ),
             );
         }
-        ColumnKind::Derived { sql }
+        if let Some(child) = &c.over {
+            let ok = names.contains_key(child) && child != table;
+            if !ok {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.over"),
+                    format!("expected a child table of `{table}` (one with a `ref` to it); no table `{child}` here"),
+                );
+            }
+        }
+        ColumnKind::Derived {
+            sql,
+            over: c.over.clone(),
+        }
     } else if let Some(cases) = &c.cases {
         if !set.is_empty() {
             cx.err(
@@ -897,6 +1048,13 @@ fn build_column(
             max: t.max,
         })
     });
+    if c.over.is_some() && c.sql.is_none() {
+        cx.err(
+            span.clone(),
+            format!("{key}.over"),
+            "`over` goes with `sql`: an aggregate such as `sql = \"SUM(line_total)\", over = \"order_items\"`",
+        );
+    }
     if c.weight.is_some() {
         cx.err(
             span.clone(),
@@ -942,6 +1100,7 @@ fn build_column(
         cx.err(span.clone(), format!("{key}.unique"), why);
     }
     Column {
+        line: line_col(cx.text, span.start).0,
         name,
         kind,
         pii: c.pii,
@@ -954,6 +1113,7 @@ fn build_column(
         empty_rate,
         unique,
         declared_type,
+        scenario_gens: Vec::new(),
     }
 }
 

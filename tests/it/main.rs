@@ -14,4 +14,5 @@ mod demo;
 mod fuzz;
 mod privacy;
 mod spec_errors;
+mod types;
 mod verdict;

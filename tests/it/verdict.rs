@@ -380,7 +380,6 @@ fn the_suggested_spec_closes_the_gaps_it_names() {
         ("unseen_category", "orders.status"),
         ("null_rate", "orders.coupon_code"),
         ("schema_drift", "customers.loyalty_tier"),
-        ("out_of_range", "refunds.amount"),
         ("unseen_shape", "customers.phone"),
     ] {
         assert!(
