@@ -34,9 +34,20 @@ pub struct Dataset {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
     pub tables: Vec<TableFile>,
+    /// Generated data only: rows each `[[scenarios]]` entry planted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<ScenarioRows>,
     /// Extracted data only: what the source held and how it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extraction: Option<Extraction>,
+}
+
+/// How many rows of a table a scenario planted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRows {
+    pub name: String,
+    pub table: String,
+    pub rows: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

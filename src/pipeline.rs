@@ -58,6 +58,9 @@ async fn generate_into(
         );
     }
     let rows: usize = g.tables.iter().map(|(_, df)| df.height()).sum();
+    for s in &g.scenarios {
+        tracing::info!("scenario `{}`: {} rows of `{}`", s.name, s.rows, s.table);
+    }
     tracing::info!(
         "generated {} tables, {rows} rows in {:.2} s",
         g.tables.len(),
@@ -182,6 +185,7 @@ async fn extract_into(
         seed: None,
         scale: None,
         tables,
+        scenarios: Vec::new(),
         extraction: Some(extraction),
     };
     let mut written: Vec<(PathBuf, String)> = ds

@@ -642,3 +642,89 @@ sql = "SELECT r.id FROM refunds r JOIN orders o ON r.order_id = o.id WHERE r.amo
         );
     }
 }
+
+#[test]
+fn scenarios_plant_their_cases_and_count_their_rows() {
+    let text = r#"[domain]
+name = "s"
+seed = 1
+[tables.orders]
+rows = 20000
+[tables.orders.columns]
+id = { gen = "sequence" }
+placed_at = { gen = "timestamp", from = "2024-01-01", to = "2025-01-01" }
+name = { gen = "person_name" }
+status = { gen = "choice", values = { PAID = 0.9, SHIPPED = 0.1 } }
+[tables.refunds]
+rows_per = { parent = "orders", dist = "poisson", mean = 0.5 }
+[tables.refunds.columns]
+id = { gen = "sequence" }
+order_id = { ref = "orders.id" }
+created_at = { gen = "timestamp", after = "orders.placed_at", max_days = 30 }
+[[rules]]
+name = "refunds within 30 days"
+sql = "SELECT r.id FROM refunds r JOIN orders o ON r.order_id = o.id WHERE r.created_at > o.placed_at + INTERVAL '30 days'"
+[[scenarios]]
+name = "late refund"
+table = "refunds"
+share = 0.02
+set = { created_at = { gen = "timestamp", after = "orders.placed_at", min_after = "31 days", max_after = "90 days" } }
+breaks = ["refunds within 30 days"]
+[[scenarios]]
+name = "legacy status"
+table = "orders"
+rows = 40
+set = { status = { gen = "constant", value = "LEGACY" } }
+[[scenarios]]
+name = "mangled names"
+table = "orders"
+share = 0.01
+anomalies = { name = "mojibake" }
+"#;
+    let s = spec(text);
+    let g = generate(&s, 8, 1.0).unwrap();
+    let count = |name: &str| g.scenarios.iter().find(|x| x.name == name).unwrap().rows as f64;
+    // The rule is broken on purpose, by exactly the scenario's rows.
+    let rules = crate::profile::run_rules(&s, &g.tables, None);
+    assert_eq!(rules[0].violations as f64, count("late refund"));
+    assert!(broken_rules(&s, &g).is_empty());
+    let refunds = table(&g, "refunds").height() as f64;
+    let share = count("late refund") / refunds;
+    assert!(
+        (share - 0.02).abs() < 4.0 * (0.02f64 * 0.98 / refunds).sqrt(),
+        "{share}"
+    );
+    // 40 rows added, each with the planted status, after the table's own 20000.
+    let orders = table(&g, "orders");
+    assert_eq!(orders.height(), 20_040);
+    assert_eq!(count("legacy status"), 40.0);
+    let legacy = orders
+        .column("status")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .skip(20_000)
+        .filter(|v| *v == Some("LEGACY"))
+        .count();
+    assert_eq!(legacy, 40);
+    // Every planted name reads as mojibake to the profiler, and no other name does.
+    let mut stats = crate::profile::text::TextStats::default();
+    orders
+        .column("name")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .for_each(|v| stats.add(v));
+    assert_eq!(stats.anomalies.mojibake as f64, count("mangled names"));
+    assert!(count("mangled names") > 100.0);
+    // The scenario's value is declared: a production `LEGACY` is no spec gap.
+    let status = s.table("orders").unwrap().column("status").unwrap();
+    assert!(status.categories().unwrap().contains(&"LEGACY"));
+    // Without `breaks`, the spec's own data breaking the rule is refused.
+    let strict = spec(&text.replace("breaks = [\"refunds within 30 days\"]", ""));
+    let g = generate(&strict, 8, 1.0).unwrap();
+    assert_eq!(broken_rules(&strict, &g).len(), 1);
+}

@@ -42,6 +42,7 @@ pub fn to_dir(
         seed: Some(seed),
         scale: Some(scale),
         tables,
+        scenarios: generated.scenarios.clone(),
         extraction: None,
     };
     ds.write(dir)?;

@@ -417,6 +417,11 @@ pub enum Generator {
     },
     /// Every value null: a case of `cases` that has no value (`shipped_at` before shipping).
     Null,
+    /// A fixed list, in order: row i takes item i (cycling when the table has more rows), so
+    /// a table with as many rows as items has each exactly once.
+    List {
+        items: Vec<Constant>,
+    },
     Choice {
         values: Vec<(String, f64)>,
     },
@@ -498,6 +503,18 @@ impl Generator {
                 Constant::Text(_) => LogicalType::Text,
             },
             Generator::Null => return None,
+            Generator::List { items } => {
+                let ints = items.iter().all(|c| matches!(c, Constant::Int(_)));
+                let numbers = items
+                    .iter()
+                    .all(|c| matches!(c, Constant::Int(_) | Constant::Float(_)));
+                match items.first() {
+                    Some(Constant::Bool(_)) => LogicalType::Bool,
+                    _ if ints => LogicalType::Int,
+                    _ if numbers => LogicalType::Float,
+                    _ => LogicalType::Text,
+                }
+            }
             Generator::Choice { .. }
             | Generator::PersonName
             | Generator::Email { .. }
@@ -563,6 +580,22 @@ impl Generator {
             Generator::Constant {
                 value: Constant::Float(v),
             } => Some((Some(*v), Some(*v))),
+            Generator::List { items } => {
+                let v: Vec<f64> = items
+                    .iter()
+                    .filter_map(|c| match c {
+                        Constant::Int(i) => Some(*i as f64),
+                        Constant::Float(f) => Some(*f),
+                        _ => None,
+                    })
+                    .collect();
+                (!v.is_empty() && v.len() == items.len()).then(|| {
+                    (
+                        v.iter().copied().reduce(f64::min),
+                        v.iter().copied().reduce(f64::max),
+                    )
+                })
+            }
             Generator::Mixture { parts } => union_ranges(parts.iter().map(|(_, g)| g)),
             Generator::Cases { cases, default, .. } => {
                 union_ranges(cases.iter().map(|(_, g)| g).chain(default.as_deref()))
@@ -1035,6 +1068,19 @@ impl Column {
             return Some(vec!["false", "true"]);
         }
         match &self.kind {
+            ColumnKind::Gen(Generator::List { items })
+                if items.iter().all(|c| matches!(c, Constant::Text(_))) =>
+            {
+                Some(
+                    items
+                        .iter()
+                        .filter_map(|c| match c {
+                            Constant::Text(t) => Some(t.as_str()),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
             ColumnKind::Gen(Generator::Choice { values }) => {
                 let mut all: Vec<&str> = values.iter().map(|(v, _)| v.as_str()).collect();
                 for g in &self.scenario_gens {

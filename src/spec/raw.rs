@@ -163,6 +163,7 @@ pub struct RawColumn {
     pub n: Option<u64>,
     pub s: Option<f64>,
     pub value: Option<toml::Value>,
+    pub items: Option<Vec<toml::Value>>,
     pub regex: Option<String>,
     pub min_after: Option<String>,
     pub max_after: Option<String>,

@@ -28,7 +28,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 }
 
 const GENERATORS: &str = "sequence, int, float, normal, lognormal, exponential, poisson, geometric, \
-     zipf, discrete, bool, uuid, constant, null, choice, timestamp, person_name, email, pattern, \
+     zipf, discrete, bool, uuid, constant, null, list, choice, timestamp, person_name, email, pattern, \
      regex, words, mixture";
 
 /// The generator parameters a column sets, by key name.
@@ -59,6 +59,7 @@ fn params(c: &RawColumn) -> Vec<&'static str> {
     add("n", c.n.is_some());
     add("s", c.s.is_some());
     add("value", c.value.is_some());
+    add("items", c.items.is_some());
     add("regex", c.regex.is_some());
     add("min_after", c.min_after.is_some());
     add("max_after", c.max_after.is_some());
@@ -137,6 +138,7 @@ fn generator_params(name: &str) -> Option<(&'static [&'static str], &'static [&'
         "uuid" => (&[], &[]),
         "constant" => (&["value"], &["value"]),
         "null" => (&[], &[]),
+        "list" => (&["items"], &["items"]),
         "regex" => (&["regex"], &["regex"]),
         "words" => (&["min", "max"], &[]),
         "mixture" => (&["of"], &["of"]),
@@ -1621,17 +1623,35 @@ fn build_generator(
         "uuid" => Generator::Uuid,
         "null" => Generator::Null,
         "constant" => {
-            let value = match &c.value {
-                Some(toml::Value::Boolean(b)) => Constant::Bool(*b),
-                Some(toml::Value::Integer(i)) => Constant::Int(*i),
-                Some(toml::Value::Float(f)) if f.is_finite() => Constant::Float(*f),
-                Some(toml::Value::String(t)) => Constant::Text(t.clone()),
-                _ => {
-                    check(false, "value", "expected a boolean, a number or a string");
-                    Constant::Int(0)
-                }
+            let value = c.value.as_ref().and_then(constant);
+            check(
+                value.is_some(),
+                "value",
+                "expected a boolean, a number or a string",
+            );
+            Generator::Constant {
+                value: value.unwrap_or(Constant::Int(0)),
+            }
+        }
+        "list" => {
+            let items: Vec<Option<Constant>> = c.items.iter().flatten().map(constant).collect();
+            check(
+                !items.is_empty() && items.iter().all(Option::is_some),
+                "items",
+                "expected a non-empty list of booleans, numbers or strings",
+            );
+            let items: Vec<Constant> = items.into_iter().flatten().collect();
+            let kinds = |c: &Constant| match c {
+                Constant::Bool(_) => 0,
+                Constant::Int(_) | Constant::Float(_) => 1,
+                Constant::Text(_) => 2,
             };
-            Generator::Constant { value }
+            check(
+                items.windows(2).all(|w| kinds(&w[0]) == kinds(&w[1])),
+                "items",
+                "expected items of one kind: all booleans, all numbers or all strings",
+            );
+            Generator::List { items }
         }
         "regex" => {
             let regex = c.regex.clone().unwrap_or_default();
@@ -1701,6 +1721,17 @@ fn build_generator(
         }
         _ => unreachable!("generator_params knows every name"),
     }
+}
+
+/// A TOML value as a constant: a boolean, a finite number or a string.
+fn constant(v: &toml::Value) -> Option<Constant> {
+    Some(match v {
+        toml::Value::Boolean(b) => Constant::Bool(*b),
+        toml::Value::Integer(i) => Constant::Int(*i),
+        toml::Value::Float(f) if f.is_finite() => Constant::Float(*f),
+        toml::Value::String(t) => Constant::Text(t.clone()),
+        _ => return None,
+    })
 }
 
 /// Why `rand_regex` cannot generate from a regular expression, if it cannot.
