@@ -728,3 +728,60 @@ anomalies = { name = "mojibake" }
     let g = generate(&strict, 8, 1.0).unwrap();
     assert_eq!(broken_rules(&strict, &g).len(), 1);
 }
+
+#[test]
+fn references_can_be_skewed_and_kept_within_an_ancestor() {
+    let s = spec(
+        r#"[domain]
+name = "r"
+seed = 1
+[tables.customers]
+rows = 3000
+[tables.customers.columns]
+id = { gen = "sequence" }
+[tables.addresses]
+rows_per = { parent = "customers", dist = "uniform", min = 1, max = 3 }
+[tables.addresses.columns]
+id = { gen = "sequence" }
+customer_id = { ref = "customers.id" }
+[tables.products]
+rows = 30
+[tables.products.columns]
+id = { gen = "sequence" }
+[tables.orders]
+rows_per = { parent = "customers", dist = "poisson", mean = 3 }
+[tables.orders.columns]
+id = { gen = "sequence" }
+customer_id = { ref = "customers.id" }
+ship_to = { ref = "addresses.id", within = "customer_id" }
+product_id = { ref = "products.id", skew = 1.1 }
+"#,
+    );
+    let g = generate(&s, 6, 1.0).unwrap();
+    let ints = |t: &str, c: &str| -> Vec<Option<i64>> {
+        table(&g, t)
+            .column(c)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect()
+    };
+    let owner = ints("addresses", "customer_id");
+    let (cust, ship) = (ints("orders", "customer_id"), ints("orders", "ship_to"));
+    for i in 0..cust.len() {
+        let a = ship[i].expect("every customer has an address") as usize - 1;
+        assert_eq!(
+            owner[a], cust[i],
+            "order {i} ships to an address of its own customer"
+        );
+    }
+    let p: Vec<f64> = ints("orders", "product_id")
+        .into_iter()
+        .map(|x| x.unwrap() as f64)
+        .collect();
+    let h: f64 = (1..=30).map(|k| (k as f64).powf(-1.1)).sum();
+    let e: BTreeMap<i64, f64> = (1..=30).map(|k| (k, (k as f64).powf(-1.1) / h)).collect();
+    let pv = chi2_p(&counts(&p), &e);
+    assert!(pv > ALPHA, "skewed references follow Zipf: p = {pv}");
+}

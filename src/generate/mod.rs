@@ -155,6 +155,15 @@ fn children(dist: &PerParentDist, rng: &mut ChaCha8Rng) -> usize {
     }
 }
 
+/// An index in `0..n`: uniform, or with `skew` the k-th with probability proportional to
+/// 1 / (k + 1)^skew.
+fn pick_index(n: usize, skew: Option<f64>, rng: &mut ChaCha8Rng) -> usize {
+    match skew.and_then(|s| Zipf::new(n as f64, s).ok()) {
+        Some(z) => (z.sample(rng) as usize).clamp(1, n) - 1,
+        None => rng.random_range(0..n),
+    }
+}
+
 /// An item chosen by weight (weights need not sum to 1).
 fn weighted<'a, T>(items: &'a [(T, f64)], rng: &mut ChaCha8Rng) -> &'a T {
     let total: f64 = items.iter().map(|(_, w)| w).sum();
@@ -276,7 +285,10 @@ fn generate_table(
 
     let mut columns: Vec<(String, Values)> = Vec::new();
     // Refs first: `after` timestamps need to know which row of the other table they follow.
-    for (col, rt, rc) in table.references() {
+    // Refs limited `within` a column of the row come after the refs that set that column.
+    let mut refs: Vec<_> = table.references().collect();
+    refs.sort_by_key(|(c, _, _)| c.ref_within.is_some());
+    for (col, rt, rc) in refs {
         if rt == table.name {
             continue; // a self-reference needs this table's own keys: below
         }
@@ -287,9 +299,40 @@ fn generate_table(
             }
             _ => {
                 let mut rng = stream(seed, &table.name, &col.name, "ref");
-                let rows: Vec<Option<usize>> = (0..n)
-                    .map(|_| (target.n > 0).then(|| rng.random_range(0..target.n)))
-                    .collect();
+                let rows = match &col.ref_within {
+                    Some(w) => {
+                        let own = columns
+                            .iter()
+                            .find(|(name, _)| name == w)
+                            .map(|(_, v)| v)
+                            .with_context(|| {
+                                format!(
+                                    "`{}.{w}` must be a `ref` generated before `{}`",
+                                    table.name, col.name
+                                )
+                            })?;
+                        let theirs = target
+                            .column(w)
+                            .with_context(|| format!("`{rt}.{w}` is not a generated column"))?;
+                        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+                        for r in 0..target.n {
+                            if let Some(k) = theirs.key_at(r) {
+                                by_key.entry(k).or_default().push(r);
+                            }
+                        }
+                        (0..n)
+                            .map(|i| {
+                                let cands = by_key.get(&own.key_at(i)?)?;
+                                Some(cands[pick_index(cands.len(), col.ref_skew, &mut rng)])
+                            })
+                            .collect::<Vec<Option<usize>>>()
+                    }
+                    None => (0..n)
+                        .map(|_| {
+                            (target.n > 0).then(|| pick_index(target.n, col.ref_skew, &mut rng))
+                        })
+                        .collect(),
+                };
                 row_of.entry(rt.to_string()).or_insert_with(|| rows.clone());
                 rows
             }

@@ -305,6 +305,12 @@ pub struct Column {
     pub declared_type: Option<ColumnType>,
     /// Generators scenarios use for this column: their values are intended too.
     pub scenario_gens: Vec<Generator>,
+    /// `ref` only: parents chosen with Zipf-like popularity (`skew = s`: the k-th parent row
+    /// with probability proportional to 1 / k^s) instead of uniformly.
+    pub ref_skew: Option<f64>,
+    /// `ref` only: parents limited to those whose column of this name equals this row's
+    /// (`within = "customer_id"`: an order's address belongs to its customer).
+    pub ref_within: Option<String>,
 }
 
 /// Parameters of the masks that take any (`mask_to`, `mask_bin`, `mask_keep`, `mask_entity`,

@@ -175,6 +175,10 @@ pub struct RawColumn {
     pub cases: Option<IndexMap<String, Spanned<RawColumn>>>,
     /// With `sql`: a child table whose rows pointing at this row the SQL aggregates.
     pub over: Option<String>,
+    /// With `ref`: Zipf-like popularity of parents.
+    pub skew: Option<f64>,
+    /// With `ref`: parents that share this column's value with the row.
+    pub within: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

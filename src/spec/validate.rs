@@ -89,6 +89,8 @@ fn column_level_keys(c: &RawColumn) -> Vec<&'static str> {
     add("by", c.by.is_some());
     add("cases", c.cases.is_some());
     add("over", c.over.is_some());
+    add("skew", c.skew.is_some());
+    add("within", c.within.is_some());
     p
 }
 
@@ -1094,6 +1096,52 @@ fn build_column(
             0.0
         }
     };
+    let (ref_skew, ref_within) = match &kind {
+        ColumnKind::Ref { table: rt, .. } => {
+            let skew = c.skew.filter(|s| {
+                let ok = *s > 0.0 && *s <= 10.0;
+                if !ok {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.skew"),
+                        "expected 0 < skew <= 10",
+                    );
+                }
+                ok
+            });
+            if let Some(w) = &c.within {
+                let here = names.get(table).is_some_and(|cols| cols.contains(w));
+                let there = names.get(rt).is_some_and(|cols| cols.contains(w));
+                if !here || !there || rt == table {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.within"),
+                        format!("expected a column both `{table}` and `{rt}` have (`within = \"customer_id\"`), on a ref to another table"),
+                    );
+                }
+            }
+            if rt == table && skew.is_some() {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.skew"),
+                    "a self-reference is always to an earlier row; `skew` does not apply",
+                );
+            }
+            (skew, c.within.clone())
+        }
+        _ => {
+            for (k, set) in [("skew", c.skew.is_some()), ("within", c.within.is_some())] {
+                if set {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.{k}"),
+                        format!("`{k}` goes with `ref`"),
+                    );
+                }
+            }
+            (None, None)
+        }
+    };
     let unique = c.unique.unwrap_or(false);
     if unique
         && let ColumnKind::Gen(g) = &kind
@@ -1116,6 +1164,8 @@ fn build_column(
         unique,
         declared_type,
         scenario_gens: Vec::new(),
+        ref_skew,
+        ref_within,
     }
 }
 

@@ -283,3 +283,41 @@ fn a_missing_source_is_a_clear_error() {
         r.stderr
     );
 }
+
+/// The second worked domain: each quirk of specs/billing/quirks.sql is a failing finding of the
+/// right kind at the right place, and a production generated from the spec (scenarios and all)
+/// passes.
+#[test]
+fn billing_demo_finds_every_planted_quirk() {
+    let w = Workdir::new();
+    let spec = repo().join("specs/billing.toml");
+    let url = format!(
+        "sqlite://{}",
+        repo().join("specs/billing/prod.sqlite").display()
+    );
+    let r = w.verify(&spec, &url, "quirks");
+    assert_eq!(r.code, 1, "{}", r.all());
+    let report = report_json(&w.path("quirks"));
+    for (kind, at) in [
+        ("unseen_shape", "accounts.vat_id"),
+        ("unseen_category", "plans.code"),
+        ("rule_violation", "invoices"),
+        ("calendar", "invoices.issued_at"),
+        ("rule_violation", "payments"),
+        ("schema_drift", "accounts.crm_id"),
+    ] {
+        assert!(
+            failing(&report, kind).iter().any(|h| h == at),
+            "no failing {kind} at {at}; got {:?}",
+            failing(&report, kind)
+        );
+    }
+    let ds = w.json("quirks/synthetic/_dataset.json");
+    let planted: Vec<&str> = ds["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(planted, ["reactivated account", "fiscal-year rollover"]);
+}

@@ -23,8 +23,14 @@ fn engines(w: &Workdir, tag: &str) -> Vec<(&'static str, String, Option<TempDb>)
 
 #[test]
 fn every_bundled_spec_passes_against_its_own_data_on_every_engine() {
-    for spec in ["specs/shop.toml", "specs/reference.toml"] {
-        let spec = repo().join(spec);
+    let mut specs: Vec<std::path::PathBuf> = std::fs::read_dir(repo().join("specs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 3, "{specs:?}");
+    for spec in specs {
         let spec = spec.to_str().unwrap();
         let w = Workdir::new();
         for (engine, url, _db) in engines(&w, "own") {
