@@ -37,6 +37,9 @@ pub struct Dataset {
     /// Generated data only: rows each `[[scenarios]]` entry planted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<ScenarioRows>,
+    /// Generated data only: `I/N` when the folder holds part I of N of every table's rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// Extracted data only: what the source held and how it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extraction: Option<Extraction>,

@@ -344,6 +344,36 @@ pub fn cast_declared(df: &mut DataFrame, name: &str, ct: ColumnType) -> anyhow::
     Ok(())
 }
 
+/// Queries under [`sql_collect`] right now, on any thread.
+static CATCHING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a panic now comes from a query [`sql_collect`] turns into an error.
+pub fn panics_are_caught() -> bool {
+    CATCHING.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
+/// Runs a Polars SQL query and collects it. Polars panics on some odd input (a malformed
+/// `INTERVAL`, for one); such a panic becomes an error naming the query, so a spec's SQL can
+/// be refused, never crash the run.
+pub fn sql_collect(ctx: &mut polars::sql::SQLContext, query: &str) -> PolarsResult<DataFrame> {
+    use std::sync::atomic::Ordering;
+    CATCHING.fetch_add(1, Ordering::SeqCst);
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ctx.execute(query).and_then(|lf| lf.collect())
+    }));
+    CATCHING.fetch_sub(1, Ordering::SeqCst);
+    out.unwrap_or_else(|p| {
+        let why = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Err(PolarsError::ComputeError(
+            format!("Polars could not run this query ({why})").into(),
+        ))
+    })
+}
+
 /// The logical type of a Polars dtype, as profiles and comparisons see it.
 pub fn logical_type(dtype: &DataType) -> LogicalType {
     match dtype {

@@ -20,6 +20,36 @@ use crate::spec::Spec;
 
 /// Generates synthetic data into a dataset folder (replaced whole, or left as it was on
 /// failure) and, optionally, into a database.
+/// Part `index` (1-based) of `count` of every table's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// `I/N` with 1 <= I <= N.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("expected I/N with 1 <= I <= N, such as 2/4 (got `{s}`)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The rows `[start, end)` of `n` this shard holds: contiguous, so the parts in order are
+    /// the whole.
+    pub fn range(&self, n: usize) -> (usize, usize) {
+        let at = |k: u32| (n as u128 * k as u128 / self.count as u128) as usize;
+        (at(self.index - 1), at(self.index))
+    }
+}
+
 pub async fn generate(
     spec: &Spec,
     out: &Path,
@@ -27,9 +57,10 @@ pub async fn generate(
     scale: f64,
     to: Option<&str>,
     replace: bool,
+    shard: Option<Shard>,
 ) -> anyhow::Result<Stored> {
     let staging = Staging::new(out)?;
-    let stored = generate_into(spec, staging.path(), seed, scale, to, replace).await?;
+    let stored = generate_into(spec, staging.path(), seed, scale, to, replace, shard).await?;
     staging.commit()?;
     Ok(stored)
 }
@@ -41,9 +72,11 @@ async fn generate_into(
     scale: f64,
     to: Option<&str>,
     replace: bool,
+    shard: Option<Shard>,
 ) -> anyhow::Result<Stored> {
     let seed = seed.unwrap_or(spec.seed);
     let t0 = Instant::now();
+    generate::estimate::check_fits(spec, scale, out)?;
     let mut g = generate::generate(spec, seed, scale)?;
     let broken = generate::broken_rules(spec, &g);
     if !broken.is_empty() {
@@ -56,6 +89,15 @@ async fn generate_into(
              (or the rule) so that data made from the spec obeys it",
             list.join("; ")
         );
+    }
+    // A shard is cut from the whole run, after its rules were checked on the whole.
+    // TODO(issue 8): generate only the shard's rows once generation streams in batches.
+    if let Some(sh) = shard {
+        g.shard = Some(format!("{}/{}", sh.index, sh.count));
+        for (_, df) in g.tables.iter_mut() {
+            let (a, b) = sh.range(df.height());
+            *df = df.slice(a as i64, b - a);
+        }
     }
     let rows: usize = g.tables.iter().map(|(_, df)| df.height()).sum();
     for s in &g.scenarios {
@@ -186,6 +228,7 @@ async fn extract_into(
         scale: None,
         tables,
         scenarios: Vec::new(),
+        shard: None,
         extraction: Some(extraction),
     };
     let mut written: Vec<(PathBuf, String)> = ds
@@ -352,7 +395,7 @@ async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyho
     written.extend(w);
     lap("extract_mask", &mut stages);
 
-    let synth = generate_into(spec, &synth_dir, None, scale, None, false).await?;
+    let synth = generate_into(spec, &synth_dir, None, scale, None, false, None).await?;
     written.extend(
         synth
             .dataset

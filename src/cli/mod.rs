@@ -60,6 +60,10 @@ pub enum Command {
         /// With --to: drop tables that already exist.
         #[arg(long)]
         replace: bool,
+        /// Write only part I of N of every table's rows (`--shard 2/4`): the parts of one seed
+        /// and scale, put together in order, are the whole run.
+        #[arg(long, value_parser = pipeline::Shard::parse)]
+        shard: Option<pipeline::Shard>,
     },
     /// Extract a masked sample of production (read-only) and write the masking audit.
     ///
@@ -140,8 +144,14 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("realitycheck=info"));
     // A panic message never carries a raw value by design; it cannot carry a secret either.
     std::panic::set_hook(Box::new(|info| {
+        // A panic inside Polars that `frame::sql_collect` turns into an error is not shown.
+        if crate::frame::panics_are_caught() {
+            return;
+        }
         let msg = crate::secret::scrub(&info.to_string());
-        eprintln!("{}", crate::report::escape::visible(&msg));
+        for line in msg.lines() {
+            eprintln!("{}", crate::report::escape::visible(line));
+        }
     }));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -193,12 +203,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Check { spec } => {
             let s = load(&spec)?;
+            let e = crate::generate::estimate::estimate(&s, 1.0);
             println!(
-                "{}: ok ({} tables, {} columns, {} rules)",
+                "{}: ok ({} tables, {} columns, {} rules; about {:.0} rows, {} of values at --scale 1)",
                 spec.display(),
                 s.tables.len(),
                 s.tables.iter().map(|t| t.columns.len()).sum::<usize>(),
-                s.rules.len()
+                s.rules.len(),
+                e.rows,
+                crate::generate::estimate::human(e.bytes)
             );
             Ok(Outcome::Pass)
         }
@@ -209,9 +222,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             seed,
             to,
             replace,
+            shard,
         } => {
             let s = load(&spec)?;
-            let stored = pipeline::generate(&s, &out, seed, scale, to.as_deref(), replace).await?;
+            if shard.is_some() && to.is_some() {
+                anyhow::bail!(
+                    "--shard writes part of each table to a folder; load the parts into a database \
+                     after putting them together (or generate without --shard for --to)"
+                );
+            }
+            let stored =
+                pipeline::generate(&s, &out, seed, scale, to.as_deref(), replace, shard).await?;
             println!(
                 "wrote {} tables to {}",
                 stored.dataset.tables.len(),

@@ -123,18 +123,19 @@ fn derive_inner(
                 .with_context(|| format!("`{child}` must be finished before `{table}.{name}`"))?;
             let mut actx = SQLContext::new();
             actx.register(child, rows.clone().lazy());
-            let agg = actx
-                .execute(&format!(
+            let agg = crate::frame::sql_collect(
+                &mut actx,
+                &format!(
                     "SELECT {} AS \"__rc_key\", {sql} AS \"__rc_v\" FROM {} GROUP BY {}",
                     q(&fk.name),
                     q(child),
                     q(&fk.name)
-                ))
-                .and_then(|lf| lf.collect())
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!("evaluating `{table}.{name}` = `{sql}` over `{child}` as Polars SQL")
-                })?;
+                ),
+            )
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!("evaluating `{table}.{name}` = `{sql}` over `{child}` as Polars SQL")
+            })?;
             ctx.register("__rc_agg", agg.lazy());
             format!(
                 "SELECT {t}.*, \"__rc_agg\".\"__rc_v\" AS {n} FROM {t} LEFT JOIN \"__rc_agg\" ON {t}.{pk} = \"__rc_agg\".\"__rc_key\" ORDER BY {t}.{ROW}",
@@ -149,9 +150,7 @@ fn derive_inner(
                 // No join: the row order cannot move, and specs keep their bytes.
                 ctx.register(table, df.lazy());
                 let query = format!("SELECT *, {sql} AS {} FROM {}", q(name), q(table));
-                return ctx
-                    .execute(&query)
-                    .and_then(|lf| lf.collect())
+                return crate::frame::sql_collect(&mut ctx, &query)
                     .map_err(anyhow::Error::from)
                     .with_context(|| {
                         format!("evaluating `{table}.{name}` = `{sql}` as Polars SQL")
@@ -180,9 +179,7 @@ fn derive_inner(
     };
     let df = df.with_row_index(ROW.into(), None)?;
     ctx.register(table, df.lazy());
-    let out = ctx
-        .execute(&query)
-        .and_then(|lf| lf.collect())
+    let out = crate::frame::sql_collect(&mut ctx, &query)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("evaluating `{table}.{name}` = `{sql}` as Polars SQL"))?;
     Ok(out.drop(ROW)?)

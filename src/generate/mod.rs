@@ -10,6 +10,7 @@
 #[cfg(test)]
 mod checks;
 mod derived;
+pub mod estimate;
 mod names;
 mod words;
 pub mod write;
@@ -35,6 +36,8 @@ pub struct Generated {
     pub tables: Vec<(String, DataFrame)>,
     /// Rows each scenario planted.
     pub scenarios: Vec<crate::dataset::ScenarioRows>,
+    /// `I/N` when these are part I of N of every table's rows.
+    pub shard: Option<String>,
 }
 
 /// A seeded stream for one purpose of one column: independent of every other stream.
@@ -96,6 +99,7 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
             .filter_map(|t| finished.get(&t.name).map(|df| (t.name.clone(), df.clone())))
             .collect(),
         scenarios,
+        shard: None,
     })
 }
 
@@ -234,7 +238,9 @@ fn generate_table(
             by,
             cases,
         } => {
-            let p = &done[parent];
+            let p = done
+                .get(parent)
+                .with_context(|| format!("`{parent}` must be generated before `{}`", table.name))?;
             let by_values = match by {
                 Some(b) => Some(p.column(b).with_context(|| {
                     format!(
@@ -292,7 +298,9 @@ fn generate_table(
         if rt == table.name {
             continue; // a self-reference needs this table's own keys: below
         }
-        let target = &done[rt];
+        let target = done
+            .get(rt)
+            .with_context(|| format!("`{rt}` must be generated before `{}`", table.name))?;
         let rows = match row_of.get(rt) {
             Some(rows) if matches!(&table.rows, RowCount::PerParent { parent, .. } if parent == rt) => {
                 rows.clone()
@@ -550,7 +558,8 @@ fn gen_rows(
                         .row_of
                         .get(t)
                         .with_context(|| format!("`{}` has no row of `{t}` to follow", cx.table))?;
-                    let Some(Values::Timestamp(v)) = cx.done[t].column(column) else {
+                    let Some(Values::Timestamp(v)) = cx.done.get(t).and_then(|b| b.column(column))
+                    else {
                         bail!("`{t}.{column}` is not a generated timestamp");
                     };
                     rows.iter().map(|r| link[*r].and_then(|p| v[p])).collect()
@@ -679,7 +688,7 @@ fn with_tail(values: Values, g: &Generator, t: crate::spec::Tail, rng: &mut ChaC
     };
     let draw = |rng: &mut ChaCha8Rng| -> Option<f64> {
         if rng.random::<f64>() < t.share {
-            let x = rng.random_range(t.min..t.max);
+            let x = uniform(t.min, t.max, rng);
             Some(round_to(x, round))
         } else {
             None
@@ -693,6 +702,16 @@ fn with_tail(values: Values, g: &Generator, t: crate::spec::Tail, rng: &mut ChaC
         ),
         Values::Float(v) => Values::Float(v.into_iter().map(|x| draw(rng).or(x)).collect()),
         other => other,
+    }
+}
+
+/// Uniform in `[min, max)`, also when `max - min` overflows (`-1e308..1e308`).
+fn uniform(min: f64, max: f64, rng: &mut ChaCha8Rng) -> f64 {
+    if (max - min).is_finite() {
+        rng.random_range(min..max)
+    } else {
+        let u = rng.random::<f64>();
+        (min * (1.0 - u) + max * u).clamp(min, max)
     }
 }
 
@@ -758,7 +777,7 @@ pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> 
                 .map(|_| Some(rng.random_range(*min..=*max)))
                 .collect(),
         ),
-        Generator::Float { min, max, round } => numeric(n, *round, || rng.random_range(*min..*max)),
+        Generator::Float { min, max, round } => numeric(n, *round, || uniform(*min, *max, rng)),
         Generator::Normal {
             mean,
             std,
@@ -1067,7 +1086,7 @@ pub fn check_sql(spec: &Spec) -> Vec<crate::spec::SpecError> {
         for (name, df) in &tables {
             ctx.register(name, df.clone().lazy());
         }
-        if let Err(e) = ctx.execute(&r.sql).and_then(|lf| lf.collect()) {
+        if let Err(e) = frame::sql_collect(&mut ctx, &r.sql) {
             err(
                 r.line,
                 format!("rules[{i}].sql"),

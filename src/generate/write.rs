@@ -43,6 +43,7 @@ pub fn to_dir(
         scale: Some(scale),
         tables,
         scenarios: generated.scenarios.clone(),
+        shard: generated.shard.clone(),
         extraction: None,
     };
     ds.write(dir)?;

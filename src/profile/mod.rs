@@ -554,7 +554,7 @@ pub fn run_rules(
             for (name, df) in tables {
                 ctx.register(name, df.clone().lazy());
             }
-            match ctx.execute(&r.sql).and_then(|lf| lf.collect()) {
+            match crate::frame::sql_collect(&mut ctx, &r.sql) {
                 Ok(df) => RuleResult {
                     name: r.name.clone(),
                     violations: df.height() as u64,

@@ -1225,6 +1225,26 @@ fn build_gen(
 ) -> Generator {
     let set = params(c);
     let g = c.r#gen.clone().unwrap_or_default();
+    // TOML allows inf and nan; no generator does.
+    for (name, v) in [
+        ("min", c.min),
+        ("max", c.max),
+        ("mean", c.mean),
+        ("std", c.std),
+        ("mu", c.mu),
+        ("sigma", c.sigma),
+        ("p", c.p),
+        ("s", c.s),
+        ("max_days", c.max_days),
+    ] {
+        if v.is_some_and(|x| !x.is_finite()) {
+            cx.err(
+                span.clone(),
+                format!("{key}.{name}"),
+                "expected a finite number (not inf or nan)",
+            );
+        }
+    }
     match generator_params(&g) {
         None => {
             cx.err(
@@ -1792,9 +1812,18 @@ fn regex_error(regex: &str) -> Result<(), String> {
     if regex.len() > 1000 {
         return Err("expected a regular expression of at most 1000 characters".into());
     }
-    rand_regex::Regex::compile(regex, 32)
-        .map(|_| ())
-        .map_err(|e| format!("cannot generate from this regular expression: {e} (anchors, look-arounds and back-references are not supported)"))
+    let re = rand_regex::Regex::compile(regex, 32).map_err(|e| {
+        format!("cannot generate from this regular expression: {e} (anchors, look-arounds and back-references are not supported)")
+    })?;
+    // A bounded repetition can still ask for huge values: try a few.
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    for _ in 0..8 {
+        if rng.sample::<String, _>(&re).len() > 10_000 {
+            return Err("this regular expression makes values longer than 10000 characters".into());
+        }
+    }
+    Ok(())
 }
 
 fn check_bounds(
@@ -1945,6 +1974,13 @@ fn build_rows_per(
     let rp = rp.into_inner();
     let key = format!("{tkey}.rows_per");
     let parent = rp.parent.clone().unwrap_or_default();
+    if format!("tables.{parent}") == tkey {
+        cx.err(
+            span.clone(),
+            format!("{key}.parent"),
+            "a table cannot be its own `rows_per` parent; a `ref` to itself makes a hierarchy",
+        );
+    }
     if rp.parent.is_none() {
         cx.err(
             span.clone(),

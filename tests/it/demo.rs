@@ -321,3 +321,38 @@ fn billing_demo_finds_every_planted_quirk() {
         .collect();
     assert_eq!(planted, ["reactivated account", "fiscal-year rollover"]);
 }
+
+/// `--shard I/N`: the parts of one seed and scale, put together in order, are the whole run,
+/// table by table, value by value; an out-of-range shard is refused.
+#[test]
+fn shards_put_together_equal_the_whole_run() {
+    let w = Workdir::new();
+    let spec = repo().join("specs/billing.toml");
+    let spec = spec.to_str().unwrap();
+    let r = w.run(&["generate", spec, "--seed", "5", "--out", "whole"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for i in 1..=3 {
+        let (part, out) = (format!("{i}/3"), format!("part{i}"));
+        let r = w.run(&[
+            "generate", spec, "--seed", "5", "--shard", &part, "--out", &out,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        assert_eq!(
+            w.json(&format!("{out}/_dataset.json"))["shard"],
+            part.as_str()
+        );
+    }
+    for table in ["plans", "accounts", "subscriptions", "invoices", "payments"] {
+        let read = |dir: &str| {
+            realitycheck::frame::read_parquet(&w.path(&format!("{dir}/{table}.parquet"))).unwrap()
+        };
+        let mut joined = read("part1");
+        joined.vstack_mut(&read("part2")).unwrap();
+        joined.vstack_mut(&read("part3")).unwrap();
+        assert!(joined.equals_missing(&read("whole")), "{table}");
+    }
+    for bad in ["0/3", "4/3", "x"] {
+        let r = w.run(&["generate", spec, "--shard", bad, "--out", "bad"]);
+        assert_eq!(r.code, 2, "{bad}: {}", r.all());
+    }
+}

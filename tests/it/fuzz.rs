@@ -180,3 +180,174 @@ fn fuzz_masking_functions() {
         }
     }
 }
+
+/// Values a mutated spec gets in place of one of its numbers.
+const ODD_NUMBERS: &[&str] = &[
+    "0",
+    "-1",
+    "1",
+    "0.5",
+    "2",
+    "1e308",
+    "-1e308",
+    "nan",
+    "inf",
+    "-inf",
+    "1e-300",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "1000000000",
+    "3.7",
+];
+
+/// Values a mutated spec gets in place of one of its strings.
+const ODD_STRINGS: &[&str] = &[
+    "",
+    "x",
+    "id",
+    "orders.id",
+    "customers.created_at",
+    "sequence",
+    "choice",
+    "timestamp",
+    "null",
+    "mixture",
+    "2024-01-01",
+    "31 days",
+    "0",
+    "decimal(38, 38)",
+    "int8",
+    "bool",
+    "date",
+    "uuid",
+    "[a-z]{2}",
+    "(",
+    "SELECT 1",
+    "*",
+    "true|false",
+    "\u{202e}",
+    "東京",
+];
+
+/// A spec text changed in a few places: a number or a string replaced, a line dropped,
+/// doubled or moved.
+fn mutate_spec(rng: &mut ChaCha8Rng, text: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for _ in 0..rng.random_range(1..4) {
+        if lines.is_empty() {
+            break;
+        }
+        let i = rng.random_range(0..lines.len());
+        match rng.random_range(0..5) {
+            0 => {
+                // Replace the first number after a random `=` on the line.
+                let l = &lines[i];
+                if let Some(eq) = l.find(" = ") {
+                    let rest = &l[eq + 3..];
+                    let start = rest.find(|c: char| c.is_ascii_digit() || c == '-');
+                    if let Some(s0) = start {
+                        let tail = &rest[s0..];
+                        let len = tail
+                            .find(|c: char| !(c.is_ascii_alphanumeric() || "-+.".contains(c)))
+                            .unwrap_or(tail.len());
+                        let new = ODD_NUMBERS[rng.random_range(0..ODD_NUMBERS.len())];
+                        lines[i] =
+                            format!("{}{}{}{}", &l[..eq + 3], &rest[..s0], new, &tail[len..]);
+                    }
+                }
+            }
+            1 => {
+                // Replace one quoted string.
+                let l = lines[i].clone();
+                let quotes: Vec<usize> = l.match_indices('"').map(|(j, _)| j).collect();
+                if quotes.len() >= 2 {
+                    let k = rng.random_range(0..quotes.len() / 2) * 2;
+                    let new = ODD_STRINGS[rng.random_range(0..ODD_STRINGS.len())];
+                    lines[i] = format!("{}\"{}\"{}", &l[..quotes[k]], new, &l[quotes[k + 1] + 1..]);
+                }
+            }
+            2 => {
+                lines.remove(i);
+            }
+            3 => {
+                let l = lines[i].clone();
+                lines.insert(rng.random_range(0..=lines.len()), l);
+            }
+            _ => {
+                let j = rng.random_range(0..lines.len());
+                lines.swap(i, j);
+            }
+        }
+    }
+    lines.join("\n")
+}
+
+/// Whatever `check` accepts, `generate` runs without a panic: every bundled spec and the odd
+/// corpus (`tests/fixtures/specs-odd/`: numbers at their types' edges, self-references, empty
+/// child tables, a spec too big for any machine), as they are and mutated. A spec `check`
+/// refuses is refused with its file named, never with a panic.
+#[test]
+fn fuzz_specs_never_panic() {
+    let root = crate::common::repo();
+    let mut corpus: Vec<(std::path::PathBuf, String)> = Vec::new();
+    for dir in ["specs", "tests/fixtures/specs-odd"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            corpus.push((f, text));
+        }
+    }
+    let seed = seed();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let runs = (iterations() / 10).max(corpus.len());
+    let (mut accepted, mut refused) = (0, 0);
+    for i in 0..runs {
+        let (path, base) = &corpus[i % corpus.len()];
+        let text = if i < corpus.len() {
+            base.clone()
+        } else {
+            mutate_spec(&mut rng, base)
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let spec = match realitycheck::spec::Spec::parse(path, &text) {
+                Ok(s) => s,
+                Err(e) => {
+                    assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+                    return false;
+                }
+            };
+            if !realitycheck::generate::check_sql(&spec).is_empty() {
+                return false;
+            }
+            // What generate would refuse up front; the rest is generated small.
+            let e = realitycheck::generate::estimate::estimate(&spec, 1.0);
+            if e.rows > 1e9 {
+                return true;
+            }
+            let scale = (5_000.0 / e.rows.max(1.0)).min(1.0);
+            let _ = realitycheck::generate::generate(&spec, 7, scale);
+            true
+        }));
+        match outcome {
+            Ok(true) => accepted += 1,
+            Ok(false) => refused += 1,
+            Err(_) => panic!(
+                "seed {seed}, run {i}: a spec panicked (REALITYCHECK_FUZZ_SEED={seed} repeats it):\n{text}"
+            ),
+        }
+    }
+    assert!(
+        accepted > runs / 10,
+        "{accepted} accepted of {runs}: the mutations are too harsh"
+    );
+    assert!(
+        refused > 0,
+        "no mutated spec was refused: the mutations are too mild"
+    );
+}

@@ -73,3 +73,24 @@ fn reference_spec_documents_and_parses() {
     let r = run_in(&repo(), &["check", "specs/reference.toml"]);
     assert_eq!(r.code, 0, "{}", r.all());
 }
+
+/// The spec shown in the README's spec section is a working spec: it passes `check`, and
+/// `generate` makes data from it that obeys its rules.
+#[test]
+fn the_readme_spec_example_checks_and_generates() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = readme.split("## The spec format").nth(1).unwrap();
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let w = Workdir::new();
+    let spec = w.write("readme.toml", example);
+    let spec = spec.to_str().unwrap();
+    let r = w.run(&["check", spec]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = w.run(&["generate", spec, "--out", "gen"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stderr.contains("scenario `late refund`"), "{}", r.stderr);
+}
