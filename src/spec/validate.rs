@@ -167,6 +167,48 @@ impl Ctx<'_> {
     }
 }
 
+/// `; did you mean `x`?` for the candidate closest to `word`, when one is close enough.
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, c)| *score >= 0.8 && *c != word)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`, ...": a shorter message naming
+/// the closest expected key, when one is close.
+fn unknown_field_hint(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let hint = did_you_mean(field, names);
+    (!hint.is_empty())
+        .then(|| format!("unknown key `{field}`{hint}; specs/reference.toml documents every key"))
+}
+
+/// "no column `c` in `t`", with the closest column of `t` when one is close.
+fn no_column(names: &BTreeMap<String, BTreeSet<String>>, table: &str, column: &str) -> String {
+    let hint = names
+        .get(table)
+        .map(|cols| did_you_mean(column, cols.iter().map(String::as_str)))
+        .unwrap_or_default();
+    format!("no column `{column}` in `{table}`{hint}")
+}
+
+/// "no table `t` in this spec", with the closest table when one is close.
+fn no_table(names: &BTreeMap<String, BTreeSet<String>>, table: &str) -> String {
+    format!(
+        "no table `{table}` in this spec{}",
+        did_you_mean(table, names.keys().map(String::as_str))
+    )
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -186,7 +228,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
         Ok(raw) => raw,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            cx.err(span, "", e.message().trim().to_string());
+            let msg = e.message().trim().to_string();
+            cx.err(span, "", unknown_field_hint(&msg).unwrap_or(msg));
             return Err(SpecErrors { errors: cx.errors });
         }
     };
@@ -314,7 +357,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
                     cx.err(
                         tspan.clone(),
                         format!("{tkey}.key"),
-                        format!("no column `{k}` in `{tname}`"),
+                        no_column(&names, &tname, &k),
                     );
                 }
                 Some(k)
@@ -387,7 +430,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
             cx.err(
                 span,
                 format!("rules[{i}].column"),
-                format!("no column `{c}` in `{table}`"),
+                no_column(&names, &table, c),
             );
         }
         rules.push(Rule {
@@ -410,7 +453,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
             cx.err(
                 span.clone(),
                 format!("{key}.table"),
-                format!("no table `{}` in this spec", w.table),
+                no_table(&names, &w.table),
             );
         }
         if w.reason.trim().is_empty() {
@@ -500,7 +543,7 @@ fn build_scenarios(
             cx.err(
                 span.clone(),
                 format!("{key}.table"),
-                format!("no table `{}` in this spec", sc.table),
+                no_table(names, &sc.table),
             );
             continue;
         };
@@ -527,11 +570,7 @@ fn build_scenarios(
         for (col, part) in &sc.set {
             let ckey = format!("{key}.set.{col}");
             let Some(c) = t.columns.iter_mut().find(|c| &c.name == col) else {
-                cx.err(
-                    part.span(),
-                    ckey,
-                    format!("no column `{col}` in `{}`", sc.table),
-                );
+                cx.err(part.span(), ckey, no_column(names, &sc.table, col));
                 continue;
             };
             let g = build_part(cx, names, &sc.table, &ckey, part);
@@ -565,11 +604,7 @@ fn build_scenarios(
         for (col, kind) in &sc.anomalies {
             let ckey = format!("{key}.anomalies.{col}");
             if !names.get(&sc.table).is_some_and(|cols| cols.contains(col)) {
-                cx.err(
-                    span.clone(),
-                    ckey,
-                    format!("no column `{col}` in `{}`", sc.table),
-                );
+                cx.err(span.clone(), ckey, no_column(names, &sc.table, col));
                 continue;
             }
             match Anomaly::parse(kind) {
@@ -917,10 +952,17 @@ fn build_column(
                 }
             }
             _ => {
+                let all: Vec<String> = names
+                    .iter()
+                    .flat_map(|(t, cols)| cols.iter().map(move |c| format!("{t}.{c}")))
+                    .collect();
                 cx.err(
                     span.clone(),
                     format!("{key}.ref"),
-                    format!("`{r}` is not a column of this spec; expected `table.column`"),
+                    format!(
+                        "`{r}` is not a column of this spec{}; expected `table.column`",
+                        did_you_mean(r, all.iter().map(String::as_str))
+                    ),
                 );
                 ColumnKind::Ref {
                     table: String::new(),
@@ -1002,7 +1044,7 @@ fn build_column(
         cx.err(
             span.clone(),
             format!("{key}.mask_entity"),
-            format!("no column `{e}` in `{table}`"),
+            no_column(names, table, e),
         );
     }
     let pii_scan = parse_pii_scan(
@@ -1253,7 +1295,10 @@ fn build_gen(
                 if g.is_empty() {
                     format!("expected `gen`, one of {GENERATORS}")
                 } else {
-                    format!("unknown generator `{g}`; expected one of {GENERATORS}")
+                    format!(
+                        "unknown generator `{g}`{}; expected one of {GENERATORS}",
+                        did_you_mean(&g, GENERATORS.split(", ").map(str::trim))
+                    )
                 },
             );
             Generator::Sequence { start: 1 }
@@ -1333,7 +1378,7 @@ fn build_cases(
             cx.err(
                 span.clone(),
                 format!("{key}.by"),
-                format!("no column `{b}` in `{table}`"),
+                no_column(names, table, b),
             );
             String::new()
         }
@@ -2003,7 +2048,7 @@ fn build_rows_per(
                 cx.err(
                     span.clone(),
                     format!("{key}.by"),
-                    format!("no column `{by}` in `{parent}`"),
+                    no_column(names, &parent, by),
                 );
             }
             for (values, case) in raw {

@@ -25,6 +25,11 @@ fn a_typo_names_file_line_column_and_key() {
         r.stderr
     );
     assert!(r.stderr.contains("max_dyas"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did you mean `max_days`?"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -44,7 +49,7 @@ fn semantic_problems_are_all_reported() {
         (
             "clients.id",
             "tables.orders.columns.customer_id.ref",
-            "`clients.id` is not a column",
+            "`clients.id` is not a column of this spec",
         ),
         (
             "sigma = -1",
