@@ -197,14 +197,16 @@ impl TableJob<'_> {
     /// Ordered by the table's own key column, qualified: a bare name would bind to the
     /// text-cast output column of the same name, sorting numbers as text (and on disk).
     fn order_by(&self) -> anyhow::Result<String> {
-        Ok(match self.key() {
-            Some(k) => format!(
-                " ORDER BY {}.{}",
-                self.dialect.quote(&self.table.name)?,
-                self.dialect.quote(k)?
-            ),
-            None => String::new(),
-        })
+        let keys = &self.table.key_columns;
+        if keys.is_empty() || !keys.iter().all(|k| self.present.contains(&k.as_str())) {
+            return Ok(String::new());
+        }
+        let table = self.dialect.quote(&self.table.name)?;
+        let cols = keys
+            .iter()
+            .map(|k| Ok(format!("{table}.{}", self.dialect.quote(k)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(format!(" ORDER BY {}", cols.join(", ")))
     }
 
     fn key(&self) -> Option<&str> {

@@ -785,3 +785,49 @@ product_id = { ref = "products.id", skew = 1.1 }
     let pv = chi2_p(&counts(&p), &e);
     assert!(pv > ALPHA, "skewed references follow Zipf: p = {pv}");
 }
+
+#[test]
+fn composite_keys_and_line_numbers_per_parent() {
+    let s = spec(
+        r#"[domain]
+name = "k"
+seed = 1
+[tables.orders]
+rows = 3000
+[tables.orders.columns]
+id = { gen = "sequence" }
+[tables.order_lines]
+rows_per = { parent = "orders", dist = "uniform", min = 1, max = 6 }
+key = ["order_id", "line_no"]
+[tables.order_lines.columns]
+order_id = { ref = "orders.id" }
+line_no = { gen = "sequence", per = "order_id" }
+"#,
+    );
+    assert_eq!(s.tables[1].key, None);
+    assert_eq!(s.tables[1].key_columns, ["order_id", "line_no"]);
+    let g = generate(&s, 1, 1.0).unwrap();
+    let df = table(&g, "order_lines");
+    let order: Vec<i64> = df
+        .column("order_id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let line: Vec<i64> = df
+        .column("line_no")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let mut last: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for (o, l) in order.iter().zip(&line) {
+        let prev = last.insert(*o, *l).unwrap_or(0);
+        assert_eq!(*l, prev + 1, "lines of order {o} count 1, 2, 3, ...");
+    }
+    assert!(last.values().all(|l| (1..=6).contains(l)));
+}

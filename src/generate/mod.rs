@@ -538,7 +538,24 @@ fn gen_rows(
 ) -> anyhow::Result<Values> {
     let n = rows.len();
     Ok(match g {
-        Generator::Sequence { start } => {
+        Generator::Sequence {
+            start,
+            per: Some(per),
+        } => {
+            // The position of each row among the rows before it with the same `per` value.
+            let by = cx.own(per)?;
+            let mut seen: HashMap<Option<String>, i64> = HashMap::new();
+            let all: Vec<Option<i64>> = (0..by.len())
+                .map(|i| {
+                    let k = seen.entry(by.key_at(i)).or_insert(0);
+                    let v = start.checked_add(*k);
+                    *k += 1;
+                    v
+                })
+                .collect();
+            Values::Int(rows.iter().map(|r| all[*r]).collect())
+        }
+        Generator::Sequence { start, per: None } => {
             Values::Int(rows.iter().map(|i| start.checked_add(*i as i64)).collect())
         }
         Generator::TimestampAfter {
@@ -769,7 +786,7 @@ fn uuid(rng: &mut ChaCha8Rng) -> String {
 /// Values of a generator that needs nothing but its own stream.
 pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> Values {
     match g {
-        Generator::Sequence { start } => {
+        Generator::Sequence { start, .. } => {
             Values::Int((0..n as i64).map(|i| start.checked_add(i)).collect())
         }
         Generator::Int { min, max } => Values::Int(

@@ -259,7 +259,9 @@ fn profile_table(
     samples: &mut Samples,
 ) -> anyhow::Result<TableProfile> {
     let st = spec.table(name);
-    let key = st.and_then(|t| t.key.clone());
+    let key_columns: Vec<String> = st.map(|t| t.key_columns.clone()).unwrap_or_default();
+    // A composite key is named by its columns joined with `+`, like a column pair.
+    let key = (!key_columns.is_empty()).then(|| key_columns.join("+"));
     let mut columns = Vec::new();
     let mut aligned: Vec<(String, Vec<f64>)> = Vec::new();
     let mut categorical: Vec<(String, Vec<Option<String>>)> = Vec::new();
@@ -403,12 +405,40 @@ fn profile_table(
         columns.push(cp);
     }
 
-    let duplicate_keys = match key.as_deref().and_then(|k| df.column(k).ok()) {
-        Some(c) => {
-            let s = c.as_materialized_series().drop_nulls();
-            (s.len() - s.n_unique()?) as u64
+    let duplicate_keys = match key_columns.as_slice() {
+        [one] => match df.column(one) {
+            Ok(c) => {
+                let s = c.as_materialized_series().drop_nulls();
+                (s.len() - s.n_unique()?) as u64
+            }
+            Err(_) => 0,
+        },
+        [] => 0,
+        many => {
+            // Rows whose whole key repeats an earlier row's (rows with a null part left out).
+            let cols: Vec<&Column> = many.iter().filter_map(|k| df.column(k).ok()).collect();
+            if cols.len() < many.len() {
+                0
+            } else {
+                let mut seen = HashSet::with_capacity(df.height());
+                let mut dups = 0u64;
+                for i in 0..df.height() {
+                    let parts: Option<Vec<String>> = cols
+                        .iter()
+                        .map(|c| {
+                            let v = c.get(i).ok()?;
+                            (!v.is_null()).then(|| v.to_string())
+                        })
+                        .collect();
+                    if let Some(p) = parts
+                        && !seen.insert(p.join("\u{1f}"))
+                    {
+                        dups += 1;
+                    }
+                }
+                dups
+            }
         }
-        None => 0,
     };
     let orphans = match ds
         .extraction

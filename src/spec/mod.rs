@@ -193,8 +193,12 @@ pub enum Unclassified {
 pub struct Table {
     pub name: String,
     pub rows: RowCount,
-    /// The column that identifies a row (for sampling, uniqueness and foreign keys).
+    /// The column that identifies a row (for sampling, uniqueness and foreign keys); `None`
+    /// for a composite key.
     pub key: Option<String>,
+    /// Every column of the key: one, or several for a composite key (`key = ["order_id",
+    /// "line_no"]`), whose combination identifies a row.
+    pub key_columns: Vec<String>,
     pub columns: Vec<Column>,
     /// The table's own thresholds over `[gate]` (`gate = { js = 0.3 }` on a tiny lookup table).
     pub gate: GateOverride,
@@ -362,8 +366,11 @@ pub enum Constant {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Generator {
+    /// start, start + 1, ... in row order; with `per`, counted again from `start` within each
+    /// value of that column (line numbers 1, 2, 3 of each order).
     Sequence {
         start: i64,
+        per: Option<String>,
     },
     Int {
         min: i64,

@@ -97,10 +97,18 @@ pub struct RawMasking {
 pub struct RawTable {
     pub rows: Option<u64>,
     pub rows_per: Option<Spanned<RawRowsPer>>,
-    pub key: Option<String>,
+    pub key: Option<RawKey>,
     pub gate: Option<RawGateOverride>,
     #[serde(default)]
     pub columns: IndexMap<String, Spanned<RawColumn>>,
+}
+
+/// `key = "id"` or a composite `key = ["order_id", "line_no"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawKey {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +172,8 @@ pub struct RawColumn {
     pub s: Option<f64>,
     pub value: Option<toml::Value>,
     pub items: Option<Vec<toml::Value>>,
+    /// `gen = "sequence"`: counted again within each value of this column.
+    pub per: Option<String>,
     pub regex: Option<String>,
     pub min_after: Option<String>,
     pub max_after: Option<String>,

@@ -60,6 +60,7 @@ fn params(c: &RawColumn) -> Vec<&'static str> {
     add("s", c.s.is_some());
     add("value", c.value.is_some());
     add("items", c.items.is_some());
+    add("per", c.per.is_some());
     add("regex", c.regex.is_some());
     add("min_after", c.min_after.is_some());
     add("max_after", c.max_after.is_some());
@@ -118,7 +119,7 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 /// (allowed, required) parameters of each generator.
 fn generator_params(name: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     Some(match name {
-        "sequence" => (&["start"], &[]),
+        "sequence" => (&["start", "per"], &[]),
         "int" => (&["min", "max"], &["min", "max"]),
         "float" => (&["min", "max", "round"], &["min", "max"]),
         "normal" => (&["mean", "std", "min", "max", "round"], &["mean", "std"]),
@@ -351,21 +352,33 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
             }
             columns.push(build_column(cx, &names, &tname, cname, &ckey, craw));
         }
-        let key = match traw.key {
-            Some(k) => {
-                if !columns.iter().any(|c| c.name == k) {
+        let key_columns: Vec<String> = match traw.key {
+            Some(super::raw::RawKey::One(k)) => vec![k],
+            Some(super::raw::RawKey::Many(ks)) => {
+                if ks.is_empty() {
                     cx.err(
                         tspan.clone(),
                         format!("{tkey}.key"),
-                        no_column(&names, &tname, &k),
+                        "expected a column or a list of columns",
                     );
                 }
-                Some(k)
+                ks
             }
-            None => columns
-                .iter()
-                .any(|c| c.name == "id")
-                .then(|| "id".to_string()),
+            None if columns.iter().any(|c| c.name == "id") => vec!["id".to_string()],
+            None => Vec::new(),
+        };
+        for k in &key_columns {
+            if !columns.iter().any(|c| &c.name == k) {
+                cx.err(
+                    tspan.clone(),
+                    format!("{tkey}.key"),
+                    no_column(&names, &tname, k),
+                );
+            }
+        }
+        let key = match key_columns.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
         };
         let gate = gate_override(cx, &tspan, &format!("{tkey}.gate"), traw.gate.as_ref());
         tables.push((
@@ -374,6 +387,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
                 name: tname,
                 rows,
                 key,
+                key_columns,
                 columns,
                 gate,
             },
@@ -932,7 +946,10 @@ fn build_column(
             key,
             "expected exactly one of `gen`, `ref`, `sql` or `by` with `cases`",
         );
-        ColumnKind::Gen(Generator::Sequence { start: 1 })
+        ColumnKind::Gen(Generator::Sequence {
+            start: 1,
+            per: None,
+        })
     } else if let Some(r) = &c.r#ref {
         if !set.is_empty() {
             cx.err(
@@ -1301,7 +1318,10 @@ fn build_gen(
                     )
                 },
             );
-            Generator::Sequence { start: 1 }
+            Generator::Sequence {
+                start: 1,
+                per: None,
+            }
         }
         Some((allowed, required)) => {
             for p in &set {
@@ -1480,9 +1500,21 @@ fn build_generator(
         }
     };
     match g {
-        "sequence" => Generator::Sequence {
-            start: c.start.unwrap_or(1),
-        },
+        "sequence" => {
+            if let Some(p) = &c.per
+                && !names.get(table).is_some_and(|cols| cols.contains(p))
+            {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.per"),
+                    no_column(names, table, p),
+                );
+            }
+            Generator::Sequence {
+                start: c.start.unwrap_or(1),
+                per: c.per.clone(),
+            }
+        }
         "int" => {
             let (min, max) = (c.min.unwrap_or(0.0), c.max.unwrap_or(0.0));
             check(
@@ -1965,6 +1997,7 @@ pub fn row_dependencies(g: &Generator) -> Vec<&str> {
     for part in g.walk() {
         match part {
             Generator::Cases { by, .. } => out.push(by.as_str()),
+            Generator::Sequence { per: Some(p), .. } => out.push(p.as_str()),
             Generator::TimestampAfter {
                 table: None,
                 column,

@@ -466,3 +466,41 @@ fn amount_by_status_and_category_pairs_fail_with_unchanged_marginals() {
         "marginals unchanged: {report:#}"
     );
 }
+
+/// A composite key (`key = ["order_id", "line_no"]`) with line numbers counted per order: a
+/// clean production passes, and one repeated (order, line) pair fails as a duplicate key.
+#[test]
+fn composite_keys_are_generated_unique_and_duplicates_fail() {
+    let w = Workdir::new();
+    let spec = r#"[domain]
+name = "lines"
+seed = 1
+[tables.orders]
+rows = 400
+[tables.orders.columns]
+id = { gen = "sequence" }
+[tables.order_lines]
+rows_per = { parent = "orders", dist = "uniform", min = 1, max = 4 }
+key = ["order_id", "line_no"]
+[tables.order_lines.columns]
+order_id = { ref = "orders.id" }
+line_no = { gen = "sequence", per = "order_id" }
+quantity = { gen = "int", min = 1, max = 3 }
+"#;
+    let (path, url) = generated(&w, "lines", spec, 9);
+    let r = w.verify(&path, &url, "clean");
+    assert_eq!(r.code, 0, "{}", r.all());
+    change(
+        &url,
+        "INSERT INTO order_lines (order_id, line_no, quantity) SELECT order_id, line_no, 2 FROM order_lines WHERE order_id = 7 AND line_no = 1",
+    );
+    let r = w.verify(&path, &url, "dup");
+    assert_eq!(r.code, 1, "{}", r.all());
+    let report = report_json(&w.path("dup"));
+    assert!(
+        failing(&report, "duplicate_keys")
+            .iter()
+            .any(|h| h == "order_lines.order_id+line_no"),
+        "{report:#}"
+    );
+}
