@@ -53,16 +53,25 @@ impl Dialect {
         })
     }
 
-    /// Quotes an identifier after checking it holds only letters, digits and `_`.
+    /// Quotes any identifier the database allows (spaces, quotes, mixed case, non-ASCII): the
+    /// quote character is doubled inside. Only an empty name, a NUL or more than 128
+    /// characters is refused.
     pub fn quote(self, ident: &str) -> anyhow::Result<String> {
-        if !crate::spec::is_identifier(ident) {
-            bail!(
-                "refusing the identifier `{ident}`: only letters, digits and `_` are quoted into SQL"
-            );
+        if let Err(e) = crate::spec::db_identifier(ident) {
+            bail!("refusing the identifier {ident:?}: {e}");
         }
         Ok(match self {
-            Dialect::MySql => format!("`{ident}`"),
-            _ => format!("\"{ident}\""),
+            Dialect::MySql => format!("`{}`", ident.replace('`', "``")),
+            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+        })
+    }
+
+    /// A table, in `schema` when one is given: `"sales"."orders"`.
+    pub fn table(self, schema: Option<&str>, table: &str) -> anyhow::Result<String> {
+        let t = self.quote(table)?;
+        Ok(match schema {
+            Some(s) => format!("{}.{t}", self.quote(s)?),
+            None => t,
         })
     }
 
@@ -214,12 +223,25 @@ mod tests {
         assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
     }
 
+    /// Any name is quoted with its quote character doubled, so it stays one identifier: an
+    /// injection attempt becomes a strange table name, never SQL.
     #[test]
-    fn identifiers_are_checked_and_quoted() {
-        assert!(Dialect::Postgres.quote("a\"; DROP TABLE x; --").is_err());
+    fn identifiers_are_quoted_whole() {
+        let q = |d: Dialect, s: &str| d.quote(s).unwrap_or_default();
         assert_eq!(
-            Dialect::MySql.quote("orders").unwrap_or_default(),
-            "`orders`"
+            q(Dialect::Postgres, "a\"; DROP TABLE x; --"),
+            "\"a\"\"; DROP TABLE x; --\""
+        );
+        assert_eq!(q(Dialect::MySql, "a`; DROP TABLE x"), "`a``; DROP TABLE x`");
+        assert_eq!(q(Dialect::MySql, "orders"), "`orders`");
+        assert_eq!(q(Dialect::Sqlite, "Order Items"), "\"Order Items\"");
+        assert!(Dialect::Postgres.quote("").is_err());
+        assert!(Dialect::Postgres.quote("a\0b").is_err());
+        assert_eq!(
+            Dialect::Postgres
+                .table(Some("Sales Dept"), "Refunds")
+                .unwrap_or_default(),
+            "\"Sales Dept\".\"Refunds\""
         );
     }
 }

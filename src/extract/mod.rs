@@ -58,9 +58,12 @@ pub fn unclassified_columns(spec: &Spec, schema: &[SourceTable]) -> Vec<(String,
 pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
     let (mut conn, dialect) = db::connect(url, true, spec.source.statement_timeout_s).await?;
     let mut statements = Vec::new();
-    let schema = introspect(&mut conn, dialect, &mut statements)
+    let db_schema = spec.source.schema.as_deref();
+    let schema = introspect(&mut conn, dialect, db_schema, &mut statements)
         .await
         .with_context(|| format!("reading the schema of {}", db::redact_url(url)))?;
+    // From here on tables and columns go by their spec names; only SQL uses database names.
+    let schema = to_spec_names(spec, schema);
 
     let blind = unreadable(spec, &schema);
     if !blind.is_empty() {
@@ -134,6 +137,7 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
             present: &present,
             follow,
             dialect,
+            schema: db_schema,
         };
         let (sampled, source_rows, orphans) = if dialect == Dialect::Sqlite {
             sample_in_memory(&mut conn, &job, &mut state, &mut statements).await
@@ -178,19 +182,40 @@ struct TableJob<'a> {
     present: &'a [&'a str],
     follow: Option<Follow>,
     dialect: Dialect,
+    /// `[source] schema`, when the tables are not in the connection's default one.
+    schema: Option<&'a str>,
 }
 
 impl TableJob<'_> {
+    /// A spec table as SQL: its database name, quoted, in the source's schema.
+    fn sql_table(&self, table: &str) -> anyhow::Result<String> {
+        let db = self.spec.table(table).map_or(table, |t| t.db());
+        self.dialect.table(self.schema, db)
+    }
+
+    /// A spec column of a spec table as SQL: `"schema"."Table"."Column"`.
+    fn column_of(&self, table: &str, column: &str) -> anyhow::Result<String> {
+        let db = self
+            .spec
+            .table(table)
+            .map_or(column, |t| t.db_column(column));
+        Ok(format!(
+            "{}.{}",
+            self.sql_table(table)?,
+            self.dialect.quote(db)?
+        ))
+    }
+
     fn select(&self) -> anyhow::Result<String> {
         let cols: Vec<String> = self
             .present
             .iter()
-            .map(|c| self.dialect.select_as_text(c))
+            .map(|c| self.dialect.select_as_text(self.table.db_column(c)))
             .collect::<Result<_, _>>()?;
         Ok(format!(
             "SELECT {} FROM {}",
             cols.join(", "),
-            self.dialect.quote(&self.table.name)?
+            self.sql_table(&self.table.name)?
         ))
     }
 
@@ -201,10 +226,9 @@ impl TableJob<'_> {
         if keys.is_empty() || !keys.iter().all(|k| self.present.contains(&k.as_str())) {
             return Ok(String::new());
         }
-        let table = self.dialect.quote(&self.table.name)?;
         let cols = keys
             .iter()
-            .map(|k| Ok(format!("{table}.{}", self.dialect.quote(k)?)))
+            .map(|k| self.column_of(&self.table.name, k))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(format!(" ORDER BY {}", cols.join(", ")))
     }
@@ -315,7 +339,7 @@ async fn sample_in_database(
     statements: &mut Vec<String>,
 ) -> anyhow::Result<Sampled> {
     let (t, d) = (job.table, job.dialect);
-    let table = d.quote(&t.name)?;
+    let table = job.sql_table(&t.name)?;
     let count_sql = format!("SELECT COUNT(*) FROM {table}");
     let source_rows = count(conn, &count_sql).await?;
     statements.push(count_sql);
@@ -324,7 +348,12 @@ async fn sample_in_database(
     // The table's own hash predicate: roots are sampled by it, and so are rows that follow no
     // parent (orphans, null keys). Without a key there is nothing to hash: all rows are read.
     let own = match job.key() {
-        Some(k) if rate < 1.0 => Some(hash_predicate(d, job.spec.seed, &t.name, k, rate)?),
+        Some(k) if rate < 1.0 => Some(hash_predicate(
+            d,
+            job.spec.seed,
+            &job.column_of(&t.name, k)?,
+            rate,
+        )?),
         _ => None,
     };
     let predicate = match &job.follow {
@@ -334,15 +363,14 @@ async fn sample_in_database(
             None => None,
             Some(parent_pred) => {
                 let (ptable, pkey, fk) = (
-                    d.quote(&f.parent)?,
-                    d.quote(&f.parent_key)?,
-                    format!("{table}.{}", d.quote(&f.column)?),
+                    job.sql_table(&f.parent)?,
+                    job.column_of(&f.parent, &f.parent_key)?,
+                    job.column_of(&t.name, &f.column)?,
                 );
                 let orphan = format!(
-                    "({fk} IS NULL OR NOT EXISTS (SELECT 1 FROM {ptable} WHERE {ptable}.{pkey} = {fk}))"
+                    "({fk} IS NULL OR NOT EXISTS (SELECT 1 FROM {ptable} WHERE {pkey} = {fk}))"
                 );
-                let follows =
-                    format!("{fk} IN (SELECT {ptable}.{pkey} FROM {ptable} WHERE {parent_pred})");
+                let follows = format!("{fk} IN (SELECT {pkey} FROM {ptable} WHERE {parent_pred})");
                 Some(match own {
                     Some(own) => format!("({follows} OR ({orphan} AND {own}))"),
                     None => format!("({follows} OR {orphan})"),
@@ -367,11 +395,14 @@ async fn sample_in_database(
         if !job.present.contains(&c.name.as_str()) || !state.sampled.contains(rt) {
             continue;
         }
-        let (ptable, fk) = (d.quote(rt)?, format!("{table}.{}", d.quote(&c.name)?));
+        let (ptable, pkey, fk) = (
+            job.sql_table(rt)?,
+            job.column_of(rt, rc)?,
+            job.column_of(&t.name, &c.name)?,
+        );
         let sql = format!(
             "SELECT COUNT(*) FROM {table} WHERE {fk} IS NOT NULL AND NOT EXISTS \
-             (SELECT 1 FROM {ptable} WHERE {ptable}.{} = {fk})",
-            d.quote(rc)?
+             (SELECT 1 FROM {ptable} WHERE {pkey} = {fk})"
         );
         orphans.insert(c.name.clone(), count(conn, &sql).await?);
         statements.push(sql);
@@ -380,15 +411,9 @@ async fn sample_in_database(
     Ok((sampled, source_rows, orphans))
 }
 
-/// Keeps a row when a seeded hash of its key, mod one million, falls under `rate` × 1e6.
-fn hash_predicate(
-    d: Dialect,
-    seed: u64,
-    table: &str,
-    key: &str,
-    rate: f64,
-) -> anyhow::Result<String> {
-    let col = format!("{}.{}", d.quote(table)?, d.quote(key)?);
+/// Keeps a row when a seeded hash of its key column (`col`, as SQL), mod one million, falls
+/// under `rate` × 1e6.
+fn hash_predicate(d: Dialect, seed: u64, col: &str, rate: f64) -> anyhow::Result<String> {
     let threshold = (rate * 1_000_000.0).round() as u64;
     Ok(match d {
         Dialect::Postgres => format!(
@@ -458,44 +483,66 @@ async fn fetch(
     Ok(raw)
 }
 
+/// Every table and view of the source's schema (the `[source] schema`, else the connection's
+/// default) with its columns and their database types, by database name.
 async fn introspect(
     conn: &mut AnyConnection,
     dialect: Dialect,
+    schema: Option<&str>,
     statements: &mut Vec<String>,
 ) -> anyhow::Result<Vec<SourceTable>> {
-    let sql = match dialect {
-        Dialect::Sqlite => {
+    let (columns_sql, objects_sql): (&'static str, &'static str) = match (dialect, schema) {
+        (Dialect::Sqlite, None) => (
             "SELECT m.name, p.name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid"
-        }
-        Dialect::Postgres => {
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid",
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        ),
+        (Dialect::Sqlite, Some(_)) => bail!(
+            "`[source] schema` does not apply to SQLite (a file is one schema); remove it or point \
+             the source at PostgreSQL or MySQL"
+        ),
+        (Dialect::Postgres, None) => (
             "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
-        }
-        Dialect::MySql => {
+             WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position",
+            "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY 1",
+        ),
+        (Dialect::Postgres, Some(_)) => (
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+            "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY 1",
+        ),
+        (Dialect::MySql, None) => (
             "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(data_type AS CHAR) \
              FROM information_schema.columns WHERE table_schema = DATABASE() \
-             ORDER BY table_name, ordinal_position"
+             ORDER BY table_name, ordinal_position",
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
+        ),
+        (Dialect::MySql, Some(_)) => (
+            "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(data_type AS CHAR) \
+             FROM information_schema.columns WHERE table_schema = ? \
+             ORDER BY table_name, ordinal_position",
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = ? ORDER BY 1",
+        ),
+    };
+    let bound = |sql: &str| match schema {
+        Some(s) => format!("{sql} -- schema: {s:?}"),
+        None => sql.to_string(),
+    };
+    let query = |sql: &'static str| {
+        let q = sqlx::query(sql);
+        match schema {
+            Some(s) => q.bind(s.to_string()),
+            None => q,
         }
     };
-    statements.push(sql.to_string());
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    statements.push(bound(columns_sql));
+    let rows = query(columns_sql).fetch_all(&mut *conn).await?;
     // Every table and view, whether or not its columns can be read: a view whose definer is
     // gone, or a table this user may not read, lists no columns above and must not vanish.
-    let objects_sql = match dialect {
-        Dialect::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        }
-        Dialect::Postgres => {
-            "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY 1"
-        }
-        Dialect::MySql => {
-            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
-        }
-    };
-    statements.push(objects_sql.to_string());
-    let objects: Vec<String> = sqlx::query(objects_sql)
+    statements.push(bound(objects_sql));
+    let objects: Vec<String> = query(objects_sql)
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -528,7 +575,31 @@ async fn introspect(
             });
         }
     }
+    if out.is_empty()
+        && let Some(s) = schema
+    {
+        tracing::warn!("the source's schema `{s}` holds no table this session can see");
+    }
     Ok(out)
+}
+
+/// The source's tables and columns under their spec names where the spec gives them another
+/// database name (`db_name`); objects the spec does not name keep theirs.
+fn to_spec_names(spec: &Spec, schema: Vec<SourceTable>) -> Vec<SourceTable> {
+    schema
+        .into_iter()
+        .map(|mut st| {
+            if let Some(t) = spec.tables.iter().find(|t| t.db() == st.name) {
+                st.name = t.name.clone();
+                for c in &mut st.columns {
+                    if let Some(sc) = t.columns.iter().find(|x| x.db() == c.name) {
+                        c.name = sc.name.clone();
+                    }
+                }
+            }
+            st
+        })
+        .collect()
 }
 
 /// Source objects the spec names whose columns this session cannot see.

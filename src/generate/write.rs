@@ -65,8 +65,21 @@ pub async fn to_database(
 ) -> anyhow::Result<()> {
     let (mut conn, dialect) = db::connect(url, false, 300).await?;
     let mut ddl = Vec::new();
+    if let Some(schema) = &spec.source.schema {
+        match dialect {
+            Dialect::Sqlite => anyhow::bail!("`[source] schema` does not apply to SQLite"),
+            Dialect::Postgres => ddl.push(format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                dialect.quote(schema)?
+            )),
+            Dialect::MySql => ddl.push(format!(
+                "CREATE DATABASE IF NOT EXISTS {}",
+                dialect.quote(schema)?
+            )),
+        }
+    }
     for (name, df) in &generated.tables {
-        let table = dialect.quote(name)?;
+        let table = db_table(spec, dialect, name)?;
         if replace {
             ddl.push(format!("DROP TABLE IF EXISTS {table}"));
         }
@@ -75,7 +88,7 @@ pub async fn to_database(
             let ct = column_type(spec, name, c);
             cols.push(format!(
                 "{} {}",
-                dialect.quote(c.name())?,
+                dialect.quote(db_column(spec, name, c.name()))?,
                 dialect.column_type(ct)
             ));
         }
@@ -84,7 +97,7 @@ pub async fn to_database(
     if dialect == Dialect::MySql {
         if !replace {
             for (name, _) in &generated.tables {
-                let sql = format!("SELECT 1 FROM {} LIMIT 0", dialect.quote(name)?);
+                let sql = format!("SELECT 1 FROM {} LIMIT 0", db_table(spec, dialect, name)?);
                 if conn.execute(AssertSqlSafe(sql.as_str())).await.is_ok() {
                     anyhow::bail!(
                         "table `{name}` already exists in {}; nothing was written (use --replace to drop it)",
@@ -109,7 +122,7 @@ pub async fn to_database(
         };
         if let Err(e) = result {
             for (name, _) in &generated.tables {
-                let drop = format!("DROP TABLE IF EXISTS {}", dialect.quote(name)?);
+                let drop = format!("DROP TABLE IF EXISTS {}", db_table(spec, dialect, name)?);
                 let _ = conn.execute(AssertSqlSafe(drop.as_str())).await;
             }
             return Err(e.context("nothing was kept: the tables created by this run were dropped"));
@@ -132,6 +145,17 @@ pub async fn to_database(
         .context("nothing was written: the transaction was rolled back")?;
     tx.commit().await.context("committing")?;
     Ok(())
+}
+
+/// A spec table as SQL: its database name, in `[source] schema` when the spec sets one.
+fn db_table(spec: &Spec, dialect: Dialect, table: &str) -> anyhow::Result<String> {
+    let db = spec.table(table).map_or(table, |t| t.db());
+    dialect.table(spec.source.schema.as_deref(), db)
+}
+
+/// A spec column's database name.
+fn db_column<'a>(spec: &'a Spec, table: &str, column: &'a str) -> &'a str {
+    spec.table(table).map_or(column, |t| t.db_column(column))
 }
 
 /// A generated column's type: the spec's, else what its Polars type says.
@@ -230,14 +254,14 @@ async fn insert_all(
         let names: Vec<String> = df
             .columns()
             .iter()
-            .map(|c| dialect.quote(c.name()))
+            .map(|c| dialect.quote(db_column(spec, name, c.name())))
             .collect::<Result<_, _>>()?;
         let ncols = cols.len().max(1);
         // PostgreSQL takes at most 65535 parameters a statement, SQLite 32766.
         let per_batch = (30_000 / ncols).clamp(1, 1000);
         let head = format!(
             "INSERT INTO {} ({}) VALUES ",
-            dialect.quote(name)?,
+            db_table(spec, dialect, name)?,
             names.join(", ")
         );
         for start in (0..df.height()).step_by(per_batch) {

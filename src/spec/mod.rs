@@ -137,6 +137,9 @@ pub struct Source {
     pub url: Option<String>,
     pub sample: Sample,
     pub statement_timeout_s: u64,
+    /// The database schema the tables live in (PostgreSQL schema, MySQL database); `None`:
+    /// the connection's default.
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
@@ -202,6 +205,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// The table's own thresholds over `[gate]` (`gate = { js = 0.3 }` on a tiny lookup table).
     pub gate: GateOverride,
+    /// The table's name in the database, when it differs from the spec's (`"OrderItems"`).
+    pub db_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -315,6 +320,8 @@ pub struct Column {
     /// `ref` only: parents limited to those whose column of this name equals this row's
     /// (`within = "customer_id"`: an order's address belongs to its customer).
     pub ref_within: Option<String>,
+    /// The column's name in the database, when it differs from the spec's (`"UnitPrice"`).
+    pub db_name: Option<String>,
 }
 
 /// Parameters of the masks that take any (`mask_to`, `mask_bin`, `mask_keep`, `mask_entity`,
@@ -961,6 +968,16 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// The table's name in the database.
+    pub fn db(&self) -> &str {
+        self.db_name.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The database name of one of its columns (the spec's name if the spec has no such column).
+    pub fn db_column<'a>(&'a self, column: &'a str) -> &'a str {
+        self.column(column).map_or(column, |c| c.db())
+    }
+
     /// The tables a column's values are looked up in: the parents a derived column reads
     /// (`products.price`), directly or through other derived columns of its row. Rows that
     /// look up one parent row share its value, so they are as many independent values as the
@@ -1002,6 +1019,11 @@ impl Table {
 }
 
 impl Column {
+    /// The column's name in the database.
+    pub fn db(&self) -> &str {
+        self.db_name.as_deref().unwrap_or(&self.name)
+    }
+
     /// The logical type of the column's values (`None` only for a spec that failed validation).
     pub fn logical_type(&self, spec: &Spec) -> Option<LogicalType> {
         self.column_type(spec).map(|t| t.logical)
@@ -1171,7 +1193,7 @@ pub fn hex_digest(bytes: &[u8]) -> String {
     validate::hex(&Sha256::digest(bytes))
 }
 
-pub(crate) use validate::is_identifier;
+pub(crate) use validate::db_identifier;
 
 /// Bytes as lower-case hex.
 pub fn hex_digest_of(bytes: &[u8]) -> String {

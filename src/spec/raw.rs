@@ -70,6 +70,7 @@ pub struct RawSource {
     pub url: Option<String>,
     pub sample: Option<Spanned<RawSample>>,
     pub statement_timeout_s: Option<u64>,
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +100,8 @@ pub struct RawTable {
     pub rows_per: Option<Spanned<RawRowsPer>>,
     pub key: Option<RawKey>,
     pub gate: Option<RawGateOverride>,
+    /// The table's name in the database, when it differs.
+    pub db_name: Option<String>,
     #[serde(default)]
     pub columns: IndexMap<String, Spanned<RawColumn>>,
 }
@@ -189,6 +192,8 @@ pub struct RawColumn {
     pub skew: Option<f64>,
     /// With `ref`: parents that share this column's value with the row.
     pub within: Option<String>,
+    /// The column's name in the database, when it differs.
+    pub db_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

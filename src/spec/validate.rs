@@ -92,6 +92,7 @@ fn column_level_keys(c: &RawColumn) -> Vec<&'static str> {
     add("over", c.over.is_some());
     add("skew", c.skew.is_some());
     add("within", c.within.is_some());
+    add("db_name", c.db_name.is_some());
     p
 }
 
@@ -264,6 +265,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
             url: None,
             sample: Sample::Fraction(1.0),
             statement_timeout_s: 300,
+            schema: None,
         },
         Some(s) => {
             let span = s.span();
@@ -288,15 +290,21 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
             };
             if s.statement_timeout_s == Some(0) {
                 cx.err(
-                    span,
+                    span.clone(),
                     "source.statement_timeout_s",
                     "expected a number of seconds > 0",
                 );
+            }
+            if let Some(sc) = &s.schema
+                && let Err(e) = db_identifier(sc)
+            {
+                cx.err(span, "source.schema", e);
             }
             Source {
                 url: s.url,
                 sample,
                 statement_timeout_s: s.statement_timeout_s.unwrap_or(300),
+                schema: s.schema,
             }
         }
     };
@@ -381,6 +389,24 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
             _ => None,
         };
         let gate = gate_override(cx, &tspan, &format!("{tkey}.gate"), traw.gate.as_ref());
+        if let Some(d) = &traw.db_name
+            && let Err(e) = db_identifier(d)
+        {
+            cx.err(tspan.clone(), format!("{tkey}.db_name"), e);
+        }
+        let mut db_names: BTreeSet<&str> = BTreeSet::new();
+        for c in &columns {
+            if !db_names.insert(c.db()) {
+                cx.err(
+                    tspan.clone(),
+                    format!("{tkey}.columns.{}.db_name", c.name),
+                    format!(
+                        "two columns of `{tname}` have the database name `{}`",
+                        c.db()
+                    ),
+                );
+            }
+        }
         tables.push((
             tspan,
             Table {
@@ -390,6 +416,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
                 key_columns,
                 columns,
                 gate,
+                db_name: traw.db_name,
             },
         ));
     }
@@ -1201,6 +1228,12 @@ fn build_column(
             (None, None)
         }
     };
+    let db_name = c.db_name.clone();
+    if let Some(d) = &db_name
+        && let Err(e) = db_identifier(d)
+    {
+        cx.err(span.clone(), format!("{key}.db_name"), e);
+    }
     let unique = c.unique.unwrap_or(false);
     if unique
         && let ColumnKind::Gen(g) = &kind
@@ -1225,6 +1258,7 @@ fn build_column(
         scenario_gens: Vec::new(),
         ref_skew,
         ref_within,
+        db_name,
     }
 }
 
@@ -2316,7 +2350,17 @@ fn parse_mask(m: &str) -> Option<MaskMethod> {
 }
 
 /// Table and column names go into SQL for three databases: letters, digits and `_` only.
-pub(crate) fn is_identifier(s: &str) -> bool {
+/// Any name a database allows, as long as it can be quoted: not empty, no NUL, at most 128
+/// characters.
+pub(crate) fn db_identifier(s: &str) -> Result<(), String> {
+    if s.is_empty() || s.contains('\0') || s.chars().count() > 128 {
+        Err("expected a database name of 1 to 128 characters without NUL".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -177,3 +177,88 @@ day = { gen = "timestamp", from = "2024-01-01", to = "2024-12-31", type = "date"
         );
     }
 }
+
+/// A spec whose tables and columns have other names in the database (spaces, quotes, mixed
+/// case, non-ASCII, a backtick), in a schema other than the default: generated there, sampled in
+/// the database through its keys, verified clean, and an orphan planted through the database
+/// names is found under the spec's names.
+#[test]
+fn database_names_and_schemas_are_quoted_not_refused() {
+    let spec_text = |schema: &str| {
+        format!(
+            r#"[domain]
+name = "named"
+seed = 1
+[source]
+sample = {{ percent = 60 }}
+{schema}
+[masking]
+unclassified = "refuse"
+[tables.order_items]
+db_name = "Order Items"
+rows = 400
+[tables.order_items.columns]
+id = {{ gen = "sequence", db_name = "ID" }}
+unit_price = {{ gen = "float", min = 1, max = 9, round = 2, db_name = 'Unit "Price"' }}
+note = {{ gen = "choice", values = {{ a = 0.5, b = 0.5 }}, db_name = "Nöte`x" }}
+[tables.refunds]
+db_name = "Refunds"
+rows_per = {{ parent = "order_items", dist = "poisson", mean = 1.0 }}
+[tables.refunds.columns]
+id = {{ gen = "sequence" }}
+item_id = {{ ref = "order_items.id", db_name = "ItemId" }}
+"#
+        )
+    };
+    let w = Workdir::new();
+    for (engine, url, db) in engines(&w, "names") {
+        // Unique per run: on MariaDB a schema is a database of its own, dropped at the end.
+        let schema_name = format!("Sales {}", url.rsplit('/').next().unwrap());
+        let schema = if engine == "sqlite" {
+            String::new()
+        } else {
+            format!("schema = \"{schema_name}\"")
+        };
+        let spec = w.write(&format!("named-{engine}.toml"), &spec_text(&schema));
+        let spec_s = spec.to_str().unwrap();
+        let g = w.run(&[
+            "generate", spec_s, "--seed", "3", "--out", "g", "--to", &url,
+        ]);
+        assert_eq!(g.code, 0, "{engine}: {}", g.all());
+        let v = w.verify(&spec, &url, &format!("clean-{engine}"));
+        assert_eq!(v.code, 0, "{engine}: {}", v.all());
+        let table = match engine {
+            "sqlite" => "\"Refunds\"".to_string(),
+            "postgres" => format!("\"{schema_name}\".\"Refunds\""),
+            _ => format!("`{schema_name}`.`Refunds`"),
+        };
+        let (id, item) = match engine {
+            "mariadb" => ("`id`", "`ItemId`"),
+            _ => ("\"id\"", "\"ItemId\""),
+        };
+        let plant = format!("INSERT INTO {table} ({id}, {item}) VALUES (900001, 777777)");
+        match &db {
+            Some(db) => db.execute(&plant),
+            None => block_on(async {
+                let (mut c, _) = realitycheck::db::connect(&url, false, 30).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(plant))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }),
+        }
+        let out = format!("orphan-{engine}");
+        let v = w.verify(&spec, &url, &out);
+        assert_eq!(v.code, 1, "{engine}: {}", v.all());
+        let report = report_json(&w.path(&out));
+        assert!(
+            failing(&report, "orphan_keys")
+                .iter()
+                .any(|h| h == "refunds.item_id"),
+            "{engine}: {report:#}"
+        );
+        if let (Some(db), "mariadb") = (&db, engine) {
+            db.execute(&format!("DROP DATABASE `{schema_name}`"));
+        }
+    }
+}
