@@ -235,6 +235,18 @@ fn decimal_from(v: Vec<Option<f64>>, ct: ColumnType) -> anyhow::Result<Values> {
     })
 }
 
+/// 32 lower-case hex digits in the canonical UUID form `8-4-4-4-12`.
+pub fn uuid_text(hex: &str) -> String {
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 /// An unscaled decimal as text: `1230` at scale 2 is `12.30`.
 pub fn decimal_text(x: i128, scale: u8) -> String {
     if scale == 0 {

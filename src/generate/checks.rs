@@ -831,3 +831,102 @@ line_no = { gen = "sequence", per = "order_id" }
     }
     assert!(last.values().all(|l| (1..=6).contains(l)));
 }
+
+#[test]
+fn locale_values_names_emails_phones_and_places() {
+    use super::locale::{first_last, get, latin};
+    assert_eq!(latin("山田 太郎"), "yamada taro");
+    assert_eq!(first_last("山田 太郎"), ("taro".into(), "yamada".into()));
+    assert_eq!(first_last("欧阳伟"), ("wei".into(), "ouyang".into()));
+    assert_eq!(
+        first_last("Jürgen Müller"),
+        ("juergen".into(), "mueller".into())
+    );
+    assert_eq!(
+        first_last("Siobhan O'Brien"),
+        ("siobhan".into(), "obrien".into())
+    );
+    let s = spec(
+        r#"[domain]
+name = "l"
+seed = 1
+[tables.people]
+rows = 100000
+[tables.people.columns]
+name = { gen = "person_name", locales = { en_US = 0.5, de_DE = 0.2, ja_JP = 0.2, zh_CN = 0.1 } }
+email = { gen = "email", name_from = "name", domain = "example.org", formats = { "{first}.{last}" = 0.7, "{f}{last}{nn}" = 0.3 } }
+phone = { gen = "phone", locale = "de_DE", style = "e164" }
+city = { gen = "city", locale = "fr_FR" }
+postcode = { gen = "postcode", locale = "en_GB" }
+street = { gen = "street_address", locale = "ja_JP" }
+company = { gen = "company", locale = "de_DE" }
+"#,
+    );
+    let g = generate(&s, 2, 1.0).unwrap();
+    let df = table(&g, "people");
+    let col = |c: &str| -> Vec<String> {
+        df.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect()
+    };
+    let (names, emails) = (col("name"), col("email"));
+    let locale_of = |n: &str| -> &str {
+        for code in ["ja_JP", "zh_CN", "de_DE", "en_US"] {
+            let l = get(code).unwrap();
+            let last_ok = l.last.iter().any(|(x, _)| n.contains(x));
+            let first_ok = l.first.iter().any(|(x, _)| n.contains(x));
+            if last_ok && first_ok && (code != "en_US" || n.is_ascii()) {
+                return code;
+            }
+        }
+        "?"
+    };
+    let mut by_locale: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut dotted = 0;
+    for (n, e) in names.iter().zip(&emails) {
+        *by_locale.entry(locale_of(n)).or_default() += 1;
+        let (first, last) = first_last(n);
+        let local = e.strip_suffix("@example.org").unwrap();
+        assert!(local.is_ascii(), "{n} -> {e}");
+        if local == format!("{first}.{last}") {
+            dotted += 1;
+        } else {
+            let tail = local
+                .strip_prefix(&first[..1])
+                .and_then(|x| x.strip_prefix(&last));
+            assert!(tail.is_some_and(|d| d.len() == 2), "{n} -> {e}");
+        }
+    }
+    // de_DE names share no name with the others here except by chance; the shares hold.
+    let share = |code: &str| *by_locale.get(code).unwrap_or(&0) as f64 / N as f64;
+    for (code, w) in [("en_US", 0.5), ("ja_JP", 0.2), ("zh_CN", 0.1)] {
+        assert!((share(code) - w).abs() < 0.01, "{code}: {by_locale:?}");
+    }
+    assert!((dotted as f64 / N as f64 - 0.7).abs() < 0.01);
+    assert!(
+        names.iter().any(|n| n.contains(' ') && !n.is_ascii()),
+        "Japanese, spaced"
+    );
+    assert!(
+        col("phone")
+            .iter()
+            .all(|p| p.starts_with("+49") && p.len() == 13)
+    );
+    let fr = get("fr_FR").unwrap();
+    assert!(col("city").iter().all(|c| fr.cities.contains(&c.as_str())));
+    assert!(
+        col("postcode")
+            .iter()
+            .all(|p| crate::profile::text::shape(p) == "A9 9A")
+    );
+    assert!(col("street").iter().all(|x| x.ends_with("丁目")));
+    assert!(
+        col("company")
+            .iter()
+            .all(|x| ["GmbH", "AG", "KG"].iter().any(|s| x.contains(s)))
+    );
+}

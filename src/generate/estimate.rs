@@ -38,8 +38,10 @@ fn text_len(g: &Generator) -> f64 {
         Generator::Choice { values } => {
             values.iter().map(|(v, _)| v.len()).max().unwrap_or(8) as f64
         }
-        Generator::Email { domain } => 20.0 + domain.len() as f64,
-        Generator::PersonName => 14.0,
+        Generator::Email { domain, .. } => 20.0 + domain.len() as f64,
+        Generator::PersonName { .. } => 14.0,
+        Generator::Phone { .. } => 15.0,
+        Generator::Place { .. } => 20.0,
         Generator::Uuid => 36.0,
         Generator::Regex { regex } => regex.len() as f64 * 2.0,
         Generator::Mixture { parts } => parts.iter().map(|(_, g)| text_len(g)).fold(0.0, f64::max),

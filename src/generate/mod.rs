@@ -11,6 +11,7 @@
 mod checks;
 mod derived;
 pub mod estimate;
+pub mod locale;
 mod names;
 mod words;
 pub mod write;
@@ -27,8 +28,8 @@ use rand_distr::{Distribution, Exp, Geometric, LogNormal, Normal, Poisson, Zipf}
 
 use crate::frame::{self, Values};
 use crate::spec::{
-    ColumnKind, ColumnType, Constant, Generator, LogicalType, PerParentDist, RowCount, Scenario,
-    ScenarioRows, Spec, Table,
+    ColumnKind, ColumnType, Constant, Generator, LogicalType, NamePart, PerParentDist, PlaceKind,
+    RowCount, Scenario, ScenarioRows, Spec, Table,
 };
 
 /// Generated tables, in the spec's generation order.
@@ -651,6 +652,20 @@ fn gen_rows(
             out
         }
         Generator::Null => Values::nulls(ty, n),
+        Generator::Email {
+            domain,
+            name_from: Some(from),
+            formats,
+        } => {
+            let names: Vec<Option<String>> = match cx.own(from)? {
+                Values::Text(v) => rows.iter().map(|r| v[*r].clone()).collect(),
+                _ => bail!(
+                    "`{}.{from}` is not a text column to make e-mail addresses from",
+                    cx.table
+                ),
+            };
+            emails_from_names(&names, domain, formats, rng)
+        }
         Generator::List { items } => {
             let at = |r: &usize| &items[r % items.len()];
             match ty {
@@ -772,15 +787,7 @@ fn uuid(rng: &mut ChaCha8Rng) -> String {
     let mut b: [u8; 16] = rng.random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::spec::hex_digest_of(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    frame::uuid_text(&crate::spec::hex_digest_of(&b))
 }
 
 /// Values of a generator that needs nothing but its own stream.
@@ -874,16 +881,77 @@ pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> 
                     .collect(),
             )
         }
-        Generator::PersonName => Values::Text(
+        Generator::PersonName { locales, part } if locales.is_empty() => Values::Text(
             (0..n)
                 .map(|_| {
                     let f = names::FIRST[rng.random_range(0..names::FIRST.len())];
                     let l = names::LAST[rng.random_range(0..names::LAST.len())];
-                    Some(format!("{f} {l}"))
+                    Some(match part {
+                        NamePart::Full => format!("{f} {l}"),
+                        NamePart::First => f.to_string(),
+                        NamePart::Last => l.to_string(),
+                    })
                 })
                 .collect(),
         ),
-        Generator::Email { domain } => Values::Text(
+        Generator::PersonName { locales, part } => Values::Text(
+            (0..n)
+                .map(|_| {
+                    let loc = pick_locale(locales, rng);
+                    let f = loc.first[rng.random_range(0..loc.first.len())].0;
+                    let l = loc.last[rng.random_range(0..loc.last.len())].0;
+                    let sep = if loc.spaced { " " } else { "" };
+                    Some(match part {
+                        NamePart::Full if loc.family_first => format!("{l}{sep}{f}"),
+                        NamePart::Full => format!("{f}{sep}{l}"),
+                        NamePart::First => f.to_string(),
+                        NamePart::Last => l.to_string(),
+                    })
+                })
+                .collect(),
+        ),
+        Generator::Phone { locales, e164 } => Values::Text(
+            (0..n)
+                .map(|_| {
+                    let loc = pick_locale(locales, rng);
+                    let f = if *e164 {
+                        loc.phone_e164
+                    } else {
+                        loc.phone_national
+                    };
+                    Some(fill_pattern(f, rng))
+                })
+                .collect(),
+        ),
+        Generator::Place { kind, locales } => Values::Text(
+            (0..n)
+                .map(|_| {
+                    let loc = pick_locale(locales, rng);
+                    Some(match kind {
+                        PlaceKind::City => loc.cities[rng.random_range(0..loc.cities.len())].into(),
+                        PlaceKind::Postcode => fill_pattern(loc.postcode, rng),
+                        PlaceKind::StreetAddress => {
+                            let street = loc.streets[rng.random_range(0..loc.streets.len())];
+                            let number = rng.random_range(1..200u32);
+                            loc.street_format
+                                .replace("{s}", street)
+                                .replace("{n}", &number.to_string())
+                        }
+                        PlaceKind::Company => {
+                            let l = loc.last[rng.random_range(0..loc.last.len())].0;
+                            let suffix = loc.company_suffixes
+                                [rng.random_range(0..loc.company_suffixes.len())];
+                            if loc.spaced {
+                                format!("{l} {suffix}")
+                            } else {
+                                format!("{l}{suffix}")
+                            }
+                        }
+                    })
+                })
+                .collect(),
+        ),
+        Generator::Email { domain, .. } => Values::Text(
             (0..n)
                 .map(|_| {
                     let f =
@@ -942,6 +1010,52 @@ pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> 
         }
         Generator::Null => Values::Text(vec![None; n]),
     }
+}
+
+/// A locale chosen by weight.
+fn pick_locale(locales: &[(String, f64)], rng: &mut ChaCha8Rng) -> &'static locale::Locale {
+    let code = if locales.len() == 1 {
+        &locales[0].0
+    } else {
+        weighted(locales, rng)
+    };
+    locale::get(code).unwrap_or(&locale::LOCALES[0])
+}
+
+/// E-mail addresses made from a name: `{first}`, `{last}` (Latin forms, lower case), `{f}`,
+/// `{l}` (their initials), `{nn}`, `{nnnn}` (random digits), the template chosen by weight.
+fn emails_from_names(
+    names: &[Option<String>],
+    domain: &str,
+    formats: &[(String, f64)],
+    rng: &mut ChaCha8Rng,
+) -> Values {
+    let default = [("{first}.{last}".to_string(), 1.0)];
+    let formats = if formats.is_empty() {
+        &default[..]
+    } else {
+        formats
+    };
+    Values::Text(
+        names
+            .iter()
+            .map(|name| {
+                let template = weighted(formats, rng).clone();
+                let nn = rng.random_range(10..100u32);
+                let nnnn = rng.random_range(1000..10_000u32);
+                let (first, last) = locale::first_last(name.as_deref()?);
+                let initial = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
+                let local = template
+                    .replace("{first}", &first)
+                    .replace("{last}", &last)
+                    .replace("{f}", &initial(&first))
+                    .replace("{l}", &initial(&last))
+                    .replace("{nnnn}", &nnnn.to_string())
+                    .replace("{nn}", &nn.to_string());
+                Some(format!("{local}@{domain}"))
+            })
+            .collect(),
+    )
 }
 
 /// One value of a pattern: `#` a digit, `?` an upper-case letter, `@` a lower-case letter,

@@ -652,17 +652,8 @@ fn parse_uuid(s: &str) -> Option<String> {
     let hex: String = t.chars().filter(|c| *c != '-').collect();
     let dashes_ok = t.len() == 32
         || (t.len() == 36 && [8, 13, 18, 23].iter().all(|i| t.as_bytes()[*i] == b'-'));
-    (hex.len() == 32 && dashes_ok && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
-        let h = hex.to_ascii_lowercase();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
-    })
+    (hex.len() == 32 && dashes_ok && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| frame::uuid_text(&hex.to_ascii_lowercase()))
 }
 
 fn parse_int(s: &str) -> Option<i64> {

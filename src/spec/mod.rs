@@ -362,6 +362,23 @@ pub enum ColumnKind {
     },
 }
 
+/// Which part of a person's name `person_name` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePart {
+    Full,
+    First,
+    Last,
+}
+
+/// The locale values besides names and phones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceKind {
+    City,
+    StreetAddress,
+    Postcode,
+    Company,
+}
+
 /// A constant value, typed by how the spec writes it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Constant {
@@ -458,9 +475,28 @@ pub enum Generator {
         min_us: i64,
         max_us: i64,
     },
-    PersonName,
+    /// A person's name. Without locales, from built-in ASCII lists (`First Last`); with
+    /// `locales = { de_DE = 0.5, ja_JP = 0.1 }`, in each locale's script and order.
+    PersonName {
+        locales: Vec<(String, f64)>,
+        part: NamePart,
+    },
+    /// An e-mail address; with `name_from`, made from that column's name in the same row
+    /// (`{first}.{last}`, `{f}{last}{nn}`, ... chosen by weight from `formats`).
     Email {
         domain: String,
+        name_from: Option<String>,
+        formats: Vec<(String, f64)>,
+    },
+    /// A phone number of the locale's country, national form or E.164.
+    Phone {
+        locales: Vec<(String, f64)>,
+        e164: bool,
+    },
+    /// Place and company values of a locale.
+    Place {
+        kind: PlaceKind,
+        locales: Vec<(String, f64)>,
     },
     /// `#` a digit, `?` an upper-case letter, `@` a lower-case letter, `\\` makes the next
     /// character literal, anything else itself: `+1-###-###-####`. Several formats are chosen
@@ -536,8 +572,10 @@ impl Generator {
                 }
             }
             Generator::Choice { .. }
-            | Generator::PersonName
+            | Generator::PersonName { .. }
             | Generator::Email { .. }
+            | Generator::Phone { .. }
+            | Generator::Place { .. }
             | Generator::Pattern { .. }
             | Generator::Regex { .. }
             | Generator::Words { .. } => LogicalType::Text,

@@ -177,6 +177,15 @@ pub struct RawColumn {
     pub items: Option<Vec<toml::Value>>,
     /// `gen = "sequence"`: counted again within each value of this column.
     pub per: Option<String>,
+    /// Locale generators: one locale, or several with weights.
+    pub locale: Option<String>,
+    pub locales: Option<IndexMap<String, f64>>,
+    /// `person_name`: "full" (default), "first" or "last".
+    pub part: Option<String>,
+    /// `email`: the same row's name column the address is made from.
+    pub name_from: Option<String>,
+    /// `phone`: "national" (default) or "e164".
+    pub style: Option<String>,
     pub regex: Option<String>,
     pub min_after: Option<String>,
     pub max_after: Option<String>,

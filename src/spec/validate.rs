@@ -29,7 +29,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 
 const GENERATORS: &str = "sequence, int, float, normal, lognormal, exponential, poisson, geometric, \
      zipf, discrete, bool, uuid, constant, null, list, choice, timestamp, person_name, email, pattern, \
-     regex, words, mixture";
+     regex, words, mixture, phone, city, street_address, postcode, company";
 
 /// The generator parameters a column sets, by key name.
 fn params(c: &RawColumn) -> Vec<&'static str> {
@@ -61,6 +61,11 @@ fn params(c: &RawColumn) -> Vec<&'static str> {
     add("value", c.value.is_some());
     add("items", c.items.is_some());
     add("per", c.per.is_some());
+    add("locale", c.locale.is_some());
+    add("locales", c.locales.is_some());
+    add("part", c.part.is_some());
+    add("name_from", c.name_from.is_some());
+    add("style", c.style.is_some());
     add("regex", c.regex.is_some());
     add("min_after", c.min_after.is_some());
     add("max_after", c.max_after.is_some());
@@ -130,8 +135,10 @@ fn generator_params(name: &str) -> Option<(&'static [&'static str], &'static [&'
             &["from", "to", "after", "max_days", "min_after", "max_after"],
             &[],
         ),
-        "person_name" => (&[], &[]),
-        "email" => (&["domain"], &[]),
+        "person_name" => (&["locale", "locales", "part"], &[]),
+        "email" => (&["domain", "name_from", "formats"], &[]),
+        "phone" => (&["locale", "locales", "style"], &[]),
+        "city" | "street_address" | "postcode" | "company" => (&["locale", "locales"], &[]),
         "pattern" => (&["format", "formats"], &[]),
         "exponential" => (&["mean", "min", "max", "round"], &["mean"]),
         "poisson" => (&["mean", "min", "max"], &["mean"]),
@@ -1697,9 +1704,93 @@ fn build_generator(
                 Generator::Timestamp { from: 0, to: 1 }
             }
         },
-        "person_name" => Generator::PersonName,
-        "email" => Generator::Email {
-            domain: c.domain.clone().unwrap_or_else(|| "example.com".into()),
+        "person_name" => Generator::PersonName {
+            locales: locales(cx, key, span, c, false),
+            part: match c.part.as_deref() {
+                None | Some("full") => NamePart::Full,
+                Some("first") => NamePart::First,
+                Some("last") => NamePart::Last,
+                Some(other) => {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.part"),
+                        format!("unknown part `{other}`; expected full, first or last"),
+                    );
+                    NamePart::Full
+                }
+            },
+        },
+        "email" => {
+            if let Some(n) = &c.name_from
+                && !names.get(table).is_some_and(|cols| cols.contains(n))
+            {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.name_from"),
+                    no_column(names, table, n),
+                );
+            }
+            let formats: Vec<(String, f64)> = c
+                .formats
+                .iter()
+                .flatten()
+                .map(|(f, w)| (f.clone(), *w))
+                .collect();
+            let ok = formats.iter().all(|(f, w)| {
+                *w > 0.0
+                    && w.is_finite()
+                    && f.replace("{first}", "")
+                        .replace("{last}", "")
+                        .replace("{f}", "")
+                        .replace("{l}", "")
+                        .replace("{nn}", "")
+                        .replace("{nnnn}", "")
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "._-+".contains(ch))
+            });
+            if !ok {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.formats"),
+                    "expected e-mail local parts from {first}, {last}, {f}, {l}, {nn}, {nnnn} and . _ - + (`{ \"{first}.{last}\" = 0.7, \"{f}{last}{nn}\" = 0.3 }`), weights > 0",
+                );
+            }
+            if !formats.is_empty() && c.name_from.is_none() {
+                cx.err(
+                    span.clone(),
+                    format!("{key}.formats"),
+                    "`formats` of an e-mail needs `name_from`, the name column the address is made from",
+                );
+            }
+            Generator::Email {
+                domain: c.domain.clone().unwrap_or_else(|| "example.com".into()),
+                name_from: c.name_from.clone(),
+                formats,
+            }
+        }
+        "phone" => Generator::Phone {
+            locales: locales(cx, key, span, c, true),
+            e164: match c.style.as_deref() {
+                None | Some("national") => false,
+                Some("e164") => true,
+                Some(other) => {
+                    cx.err(
+                        span.clone(),
+                        format!("{key}.style"),
+                        format!("unknown style `{other}`; expected national or e164"),
+                    );
+                    false
+                }
+            },
+        },
+        "city" | "street_address" | "postcode" | "company" => Generator::Place {
+            kind: match g {
+                "city" => PlaceKind::City,
+                "street_address" => PlaceKind::StreetAddress,
+                "postcode" => PlaceKind::Postcode,
+                _ => PlaceKind::Company,
+            },
+            locales: locales(cx, key, span, c, true),
         },
         "pattern" => {
             let formats: Vec<(String, f64)> = match (&c.format, &c.formats) {
@@ -1904,6 +1995,52 @@ fn build_generator(
     }
 }
 
+/// `locale = "de_DE"` or `locales = { de_DE = 0.6, fr_FR = 0.4 }`; `needed`: en_US when
+/// neither is given (`person_name` keeps its built-in lists then).
+fn locales(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    span: &Range<usize>,
+    c: &RawColumn,
+    needed: bool,
+) -> Vec<(String, f64)> {
+    let list: Vec<(String, f64)> = match (&c.locale, &c.locales) {
+        (Some(l), None) => vec![(l.clone(), 1.0)],
+        (None, Some(ls)) => ls.iter().map(|(l, w)| (l.clone(), *w)).collect(),
+        (None, None) if needed => vec![("en_US".into(), 1.0)],
+        (None, None) => Vec::new(),
+        (Some(_), Some(_)) => {
+            cx.err(
+                span.clone(),
+                format!("{key}.locale"),
+                "expected one of `locale` or `locales`",
+            );
+            Vec::new()
+        }
+    };
+    for (l, w) in &list {
+        if crate::generate::locale::get(l).is_none() {
+            cx.err(
+                span.clone(),
+                format!("{key}.locales"),
+                format!(
+                    "unknown locale `{l}`{}; expected one of {}",
+                    did_you_mean(l, crate::generate::locale::CODES.split(", ")),
+                    crate::generate::locale::CODES
+                ),
+            );
+        }
+        if !(*w > 0.0 && w.is_finite()) {
+            cx.err(
+                span.clone(),
+                format!("{key}.locales"),
+                "expected every weight > 0",
+            );
+        }
+    }
+    list
+}
+
 /// A TOML value as a constant: a boolean, a finite number or a string.
 fn constant(v: &toml::Value) -> Option<Constant> {
     Some(match v {
@@ -2031,6 +2168,9 @@ pub fn row_dependencies(g: &Generator) -> Vec<&str> {
     for part in g.walk() {
         match part {
             Generator::Cases { by, .. } => out.push(by.as_str()),
+            Generator::Email {
+                name_from: Some(n), ..
+            } => out.push(n.as_str()),
             Generator::Sequence { per: Some(p), .. } => out.push(p.as_str()),
             Generator::TimestampAfter {
                 table: None,
