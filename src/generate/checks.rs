@@ -930,3 +930,85 @@ company = { gen = "company", locale = "de_DE" }
             .all(|x| ["GmbH", "AG", "KG"].iter().any(|s| x.contains(s)))
     );
 }
+
+#[test]
+fn timestamps_choices_lists_and_calendar_snaps() {
+    use chrono::{Datelike, Weekday};
+    let day = 86_400_000_000i64;
+    let (from, to) = (
+        crate::spec::parse_timestamp("2024-01-01").unwrap(),
+        crate::spec::parse_timestamp("2025-01-01").unwrap(),
+    );
+    // Uniform in [from, to): one-sample KS.
+    let Values::Timestamp(t) = values(
+        Generator::Timestamp {
+            from,
+            to,
+            snap: None,
+        },
+        1,
+    ) else {
+        panic!()
+    };
+    let t: Vec<f64> = t.iter().flatten().map(|x| *x as f64).collect();
+    let p = ks_p(&t, |x| {
+        ((x - from as f64) / (to - from) as f64).clamp(0.0, 1.0)
+    });
+    assert!(p > ALPHA, "timestamp KS p = {p}");
+    // Choice: chi-square against the weights.
+    let g = Generator::Choice {
+        values: vec![("a".into(), 6.0), ("b".into(), 3.0), ("c".into(), 1.0)],
+    };
+    let Values::Text(c) = values(g, 2) else {
+        panic!()
+    };
+    let idx: Vec<f64> = c
+        .iter()
+        .flatten()
+        .map(|v| (v.as_bytes()[0] - b'a') as f64)
+        .collect();
+    let e: BTreeMap<i64, f64> = [(0, 0.6), (1, 0.3), (2, 0.1)].into_iter().collect();
+    assert!(chi2_p(&counts(&idx), &e) > ALPHA);
+    // Snaps: every value on its day, the time of day kept and still uniform.
+    for (snap, holds) in [
+        (
+            crate::spec::Snap::MonthEnd,
+            (|d: chrono::NaiveDate| (d + chrono::Days::new(1)).day() == 1)
+                as fn(chrono::NaiveDate) -> bool,
+        ),
+        (crate::spec::Snap::MonthStart, |d| d.day() == 1),
+        (crate::spec::Snap::YearEnd, |d| {
+            d.month() == 12 && d.day() == 31
+        }),
+        (crate::spec::Snap::Weekday, |d| {
+            !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        }),
+        (crate::spec::Snap::Weekend, |d| {
+            matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        }),
+    ] {
+        let g = Generator::Timestamp {
+            from,
+            to,
+            snap: Some(snap),
+        };
+        let range = g.range().unwrap();
+        let Values::Timestamp(t) = values(g, 3) else {
+            panic!()
+        };
+        let mut tod = Vec::new();
+        for x in t.iter().flatten() {
+            let d = chrono::DateTime::from_timestamp_micros(*x)
+                .unwrap()
+                .date_naive();
+            assert!(holds(d), "{snap:?}: {d}");
+            assert!(
+                range.0.unwrap() <= *x as f64 && *x as f64 <= range.1.unwrap(),
+                "{snap:?}"
+            );
+            tod.push(x.rem_euclid(day) as f64);
+        }
+        let p = ks_p(&tod, |x| (x / day as f64).clamp(0.0, 1.0));
+        assert!(p > ALPHA, "{snap:?}: time of day KS p = {p}");
+    }
+}

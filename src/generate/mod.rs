@@ -873,11 +873,14 @@ pub(crate) fn generate_values(g: &Generator, n: usize, rng: &mut ChaCha8Rng) -> 
                 .map(|_| Some(weighted(values, rng).clone()))
                 .collect(),
         ),
-        Generator::Timestamp { from, to } => {
+        Generator::Timestamp { from, to, snap } => {
             let (a, b) = (from / 1_000_000, to / 1_000_000);
             Values::Timestamp(
                 (0..n)
-                    .map(|_| Some(rng.random_range(a..b) * 1_000_000))
+                    .map(|_| {
+                        let t = rng.random_range(a..b) * 1_000_000;
+                        Some(snap.map_or(t, |s| s.apply(t)))
+                    })
                     .collect(),
             )
         }

@@ -362,6 +362,59 @@ pub enum ColumnKind {
     },
 }
 
+/// A calendar day a timestamp is moved onto (`snap = "month_end"`): surges at month-end close,
+/// the first of the month, year end, weekdays only, weekends only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snap {
+    MonthStart,
+    MonthEnd,
+    YearEnd,
+    Weekday,
+    Weekend,
+}
+
+impl Snap {
+    pub const NAMES: &'static str = "month_start, month_end, year_end, weekday, weekend";
+
+    pub fn parse(s: &str) -> Option<Snap> {
+        Some(match s {
+            "month_start" => Snap::MonthStart,
+            "month_end" => Snap::MonthEnd,
+            "year_end" => Snap::YearEnd,
+            "weekday" => Snap::Weekday,
+            "weekend" => Snap::Weekend,
+            _ => return None,
+        })
+    }
+
+    /// `micros` moved onto the snapped day of its month, year or week (same time of day).
+    pub fn apply(self, micros: i64) -> i64 {
+        use chrono::{Datelike, NaiveDate, Weekday};
+        const DAY: i64 = 86_400_000_000;
+        let (day, time) = (micros.div_euclid(DAY), micros.rem_euclid(DAY));
+        let Some(date) = NaiveDate::from_num_days_from_ce_opt((day + 719_163) as i32) else {
+            return micros;
+        };
+        let snapped = match self {
+            Snap::MonthStart => date.with_day(1),
+            Snap::MonthEnd => (28..=31).rev().find_map(|d| date.with_day(d)),
+            Snap::YearEnd => NaiveDate::from_ymd_opt(date.year(), 12, 31),
+            Snap::Weekday => Some(match date.weekday() {
+                Weekday::Sat => date - chrono::Days::new(1),
+                Weekday::Sun => date - chrono::Days::new(2),
+                _ => date,
+            }),
+            Snap::Weekend => Some(match date.weekday().num_days_from_monday() {
+                d @ 0..=4 => date + chrono::Days::new(5 - u64::from(d)),
+                _ => date,
+            }),
+        };
+        snapped.map_or(micros, |d| {
+            (i64::from(d.num_days_from_ce()) - 719_163) * DAY + time
+        })
+    }
+}
+
 /// Which part of a person's name `person_name` makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamePart {
@@ -466,6 +519,8 @@ pub enum Generator {
     Timestamp {
         from: i64,
         to: i64,
+        /// Moves each drawn timestamp onto a calendar day, keeping its time of day.
+        snap: Option<Snap>,
     },
     /// A timestamp between `min_us` and `max_us` after a timestamp of a referenced row
     /// (`table = Some`) or of the same row (`table = None`).
@@ -631,7 +686,19 @@ impl Generator {
                 values.iter().map(|(v, _)| *v).reduce(f64::min),
                 values.iter().map(|(v, _)| *v).reduce(f64::max),
             )),
-            Generator::Timestamp { from, to } => Some((Some(*from as f64), Some(*to as f64))),
+            Generator::Timestamp { from, to, snap } => {
+                // Snapping moves a value at most onto the snapped day of `from`'s or `to`'s
+                // month, year or week.
+                const DAY: i64 = 86_400_000_000;
+                let (lo, hi) = match snap {
+                    None => (*from, *to),
+                    Some(Snap::MonthStart) => (Snap::MonthStart.apply(*from).min(*from), *to),
+                    Some(Snap::Weekday) => (from - 2 * DAY, *to),
+                    Some(Snap::Weekend) => (*from, to + 5 * DAY),
+                    Some(sn) => (*from, sn.apply(*to).max(*to) + DAY),
+                };
+                Some((Some(lo as f64), Some(hi as f64)))
+            }
             Generator::Constant {
                 value: Constant::Int(v),
             } => Some((Some(*v as f64), Some(*v as f64))),

@@ -186,6 +186,8 @@ pub struct RawColumn {
     pub name_from: Option<String>,
     /// `phone`: "national" (default) or "e164".
     pub style: Option<String>,
+    /// `timestamp`: a calendar day each value is moved onto.
+    pub snap: Option<String>,
     pub regex: Option<String>,
     pub min_after: Option<String>,
     pub max_after: Option<String>,

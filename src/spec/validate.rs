@@ -66,6 +66,7 @@ fn params(c: &RawColumn) -> Vec<&'static str> {
     add("part", c.part.is_some());
     add("name_from", c.name_from.is_some());
     add("style", c.style.is_some());
+    add("snap", c.snap.is_some());
     add("regex", c.regex.is_some());
     add("min_after", c.min_after.is_some());
     add("max_after", c.max_after.is_some());
@@ -132,7 +133,15 @@ fn generator_params(name: &str) -> Option<(&'static [&'static str], &'static [&'
         "lognormal" => (&["mu", "sigma", "min", "max", "round"], &["mu", "sigma"]),
         "choice" => (&["values"], &["values"]),
         "timestamp" => (
-            &["from", "to", "after", "max_days", "min_after", "max_after"],
+            &[
+                "from",
+                "to",
+                "after",
+                "max_days",
+                "min_after",
+                "max_after",
+                "snap",
+            ],
             &[],
         ),
         "person_name" => (&["locale", "locales", "part"], &[]),
@@ -1637,7 +1646,20 @@ fn build_generator(
                     "max_days",
                     "`max_days`, `min_after` and `max_after` go with `after`, not with `from`/`to`",
                 );
-                Generator::Timestamp { from: f, to: t }
+                let snap = c.snap.as_deref().and_then(|sn| {
+                    let parsed = Snap::parse(sn);
+                    check(
+                        parsed.is_some(),
+                        "snap",
+                        &format!("unknown snap `{sn}`; expected one of {}", Snap::NAMES),
+                    );
+                    parsed
+                });
+                Generator::Timestamp {
+                    from: f,
+                    to: t,
+                    snap,
+                }
             }
             (None, None, Some(after)) => {
                 let offset = |cx: &mut Ctx<'_>, name: &str, v: &Option<String>| {
@@ -1701,7 +1723,11 @@ fn build_generator(
                     "from",
                     "gen = \"timestamp\" needs `from` and `to`, or `after` with `max_after` (or `max_days`)",
                 );
-                Generator::Timestamp { from: 0, to: 1 }
+                Generator::Timestamp {
+                    from: 0,
+                    to: 1,
+                    snap: None,
+                }
             }
         },
         "person_name" => Generator::PersonName {

@@ -205,7 +205,14 @@ fn generation_is_deterministic_and_seeded() {
         let r = w.run(&["generate", spec, "--seed", seed, "--out", out]);
         assert_eq!(r.code, 0, "{}", r.all());
     }
-    for t in ["customers", "orders", "order_items", "payments", "refunds"] {
+    for t in [
+        "customers",
+        "products",
+        "orders",
+        "order_items",
+        "payments",
+        "refunds",
+    ] {
         let f = format!("{t}.parquet");
         let a = std::fs::read(w.path("a").join(&f)).unwrap();
         let b = std::fs::read(w.path("b").join(&f)).unwrap();
@@ -319,7 +326,14 @@ fn billing_demo_finds_every_planted_quirk() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(planted, ["reactivated account", "fiscal-year rollover"]);
+    assert_eq!(
+        planted,
+        [
+            "reactivated account",
+            "fiscal-year rollover",
+            "month-end close"
+        ]
+    );
 }
 
 /// `--shard I/N`: the parts of one seed and scale, put together in order, are the whole run,
