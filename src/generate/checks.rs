@@ -1012,3 +1012,47 @@ fn timestamps_choices_lists_and_calendar_snaps() {
         assert!(p > ALPHA, "{snap:?}: time of day KS p = {p}");
     }
 }
+
+#[test]
+fn link_tables_hold_each_pair_once() {
+    let s = spec(
+        r#"[domain]
+name = "m2m"
+seed = 1
+[tables.students]
+rows = 30
+[tables.students.columns]
+id = { gen = "sequence" }
+[tables.courses]
+rows = 10
+[tables.courses.columns]
+id = { gen = "sequence" }
+[tables.enrolments]
+rows = 500
+key = ["student_id", "course_id"]
+[tables.enrolments.columns]
+student_id = { ref = "students.id" }
+course_id = { ref = "courses.id", skew = 0.8 }
+"#,
+    );
+    let g = generate(&s, 3, 1.0).unwrap();
+    let df = table(&g, "enrolments");
+    let pairs: std::collections::HashSet<(i64, i64)> = df
+        .column("student_id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .zip(
+            df.column("course_id")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .iter()
+                .flatten(),
+        )
+        .collect();
+    assert_eq!(pairs.len(), df.height(), "every (student, course) once");
+    assert!(df.height() > 200 && df.height() < 300, "{}", df.height());
+}

@@ -481,11 +481,52 @@ fn generate_table(
         .zip(&picks)
         .map(|(s, rows)| (s.name.clone(), rows.len()))
         .collect();
+    // A composite key (a link table's pair of parents) holds each combination once: rows
+    // repeating an earlier row's key are dropped.
+    let (n, columns) = if table.key_columns.len() > 1 {
+        distinct_keys(n, columns, &table.key_columns)
+    } else {
+        (n, columns)
+    };
     Ok(Building {
         n,
         columns,
         scenario_rows,
     })
+}
+
+/// The rows whose whole key (every part non-null) comes first; rows with a null part are kept.
+fn distinct_keys(
+    n: usize,
+    columns: Vec<(String, Values)>,
+    key: &[String],
+) -> (usize, Vec<(String, Values)>) {
+    let parts: Vec<&Values> = key
+        .iter()
+        .filter_map(|k| columns.iter().find(|(c, _)| c == k).map(|(_, v)| v))
+        .collect();
+    if parts.len() < key.len() {
+        return (n, columns);
+    }
+    let mut seen = HashSet::with_capacity(n);
+    let keep: Vec<Option<usize>> = (0..n)
+        .filter(|i| {
+            let k: Option<Vec<String>> = parts.iter().map(|v| v.key_at(*i)).collect();
+            k.is_none_or(|k| seen.insert(k))
+        })
+        .map(Some)
+        .collect();
+    if keep.len() == n {
+        return (n, columns);
+    }
+    let m = keep.len();
+    (
+        m,
+        columns
+            .into_iter()
+            .map(|(c, v)| (c, v.pick(&keep)))
+            .collect(),
+    )
 }
 
 /// The type a generator's values have before they are stored as the declared type: its own,

@@ -304,11 +304,11 @@ fn build(cx: &mut Ctx<'_>, raw: RawSpec) -> Spec {
                     }
                 }
             };
-            if s.statement_timeout_s == Some(0) {
+            if s.statement_timeout_s.is_some_and(|t| t == 0 || t > 86_400) {
                 cx.err(
                     span.clone(),
                     "source.statement_timeout_s",
-                    "expected a number of seconds > 0",
+                    "expected a number of seconds between 1 and 86400",
                 );
             }
             if let Some(sc) = &s.schema
@@ -1256,6 +1256,13 @@ fn build_column(
         && let Some(why) = cannot_be_unique(g)
     {
         cx.err(span.clone(), format!("{key}.unique"), why);
+    }
+    if unique && !matches!(kind, ColumnKind::Gen(_)) {
+        cx.err(
+            span.clone(),
+            format!("{key}.unique"),
+            "`unique` applies to generated columns; a link table's pair of `ref`s is kept distinct by `key = [\"a_id\", \"b_id\"]`",
+        );
     }
     Column {
         line: line_col(cx.text, span.start).0,
