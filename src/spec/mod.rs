@@ -5,6 +5,7 @@
 //! before returning, each with `file:line:col`, the key, and what was expected. Everything after
 //! this module works on the typed [`Spec`] and never sees TOML.
 
+mod keys;
 mod raw;
 pub mod suggest;
 mod validate;

@@ -245,9 +245,17 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
     let raw: RawSpec = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            let msg = e.message().trim().to_string();
-            cx.err(span, "", unknown_field_hint(&msg).unwrap_or(msg));
+            // Serde stops at the first unknown key; every one of them is reported at once.
+            let unknown = super::keys::unknown_keys(text);
+            if e.message().starts_with("unknown field") && !unknown.is_empty() {
+                for u in unknown {
+                    cx.err(u.span, u.key, u.message);
+                }
+            } else {
+                let span = e.span().unwrap_or(0..0);
+                let msg = e.message().trim().to_string();
+                cx.err(span, "", unknown_field_hint(&msg).unwrap_or(msg));
+            }
             return Err(SpecErrors { errors: cx.errors });
         }
     };

@@ -99,3 +99,33 @@ fn the_readme_spec_example_checks_and_generates() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.stderr.contains("scenario `late refund`"), "{}", r.stderr);
 }
+
+/// Two misspelt keys at two levels: both are reported at once, each at its line, each with the
+/// key it was meant to be.
+#[test]
+fn every_misspelt_key_is_reported_at_once() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(shop_spec())
+        .unwrap()
+        .replace("max_days = 30 }", "max_dyas = 30 }")
+        .replace("statement_timeout_s = 60", "statment_timeout_s = 60");
+    let spec = w.write("typos.toml", &text);
+    let r = w.run(&["check", spec.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (needle, meant) in [
+        ("max_dyas", "max_days"),
+        ("statment_timeout_s", "statement_timeout_s"),
+    ] {
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("`{needle}`")))
+            .unwrap_or_else(|| panic!("{needle} not reported: {}", r.stderr));
+        assert!(
+            line.contains(&format!("typos.toml:{}:", line_of(needle)))
+                && line.contains(&format!("did you mean `{meant}`?")),
+            "{line}"
+        );
+    }
+}
