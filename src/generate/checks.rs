@@ -1056,3 +1056,14 @@ course_id = { ref = "courses.id", skew = 0.8 }
     assert_eq!(pairs.len(), df.height(), "every (student, course) once");
     assert!(df.height() > 200 && df.height() < 300, "{}", df.height());
 }
+
+/// No word of `gen = "words"` reads as a placeholder for a missing value.
+#[test]
+fn words_are_never_placeholders() {
+    for w in super::words::WORDS {
+        assert!(
+            !crate::profile::text::PLACEHOLDERS.contains(w),
+            "`{w}` would read as a missing value"
+        );
+    }
+}

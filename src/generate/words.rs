@@ -1,6 +1,7 @@
 //! The word list for `gen = "words"`: common lower-case ASCII English words, shipped with the
 //! crate so the same seed gives the same text on every machine. Order matters: it is part of
-//! what a seed means.
+//! what a seed means. No word is a placeholder (`test`, `none`, `n/a`, ...): a one-word value
+//! would read as a missing one.
 
 pub const WORDS: &[&str] = &[
     "able",
@@ -528,7 +529,6 @@ pub const WORDS: &[&str] = &[
     "teach",
     "team",
     "tell",
-    "test",
     "text",
     "theory",
     "thing",
