@@ -6,7 +6,8 @@
 //! proves no PII value leaks. [`profile`] (where Polars stops) turns each dataset into a
 //! [`profile::Profile`]; [`compare`] turns two profiles into findings and a verdict;
 //! [`report`] writes them for people and machines. [`pipeline`] wires the stages to their
-//! artifacts and [`cli`] is the thin layer users run.
+//! artifacts and [`cli`] is the thin layer users run. [`init`] drafts a first spec from an
+//! existing database.
 
 pub mod cli;
 pub mod compare;
@@ -15,6 +16,7 @@ pub mod db;
 pub mod extract;
 pub mod frame;
 pub mod generate;
+pub mod init;
 pub mod mask;
 pub mod output;
 pub mod pipeline;

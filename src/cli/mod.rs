@@ -65,6 +65,35 @@ pub enum Command {
         #[arg(long, value_parser = pipeline::Shard::parse)]
         shard: Option<pipeline::Shard>,
     },
+    /// Draft a spec from an existing database (read-only), for the team to review.
+    ///
+    /// Tables, columns, types, keys and references, row counts and children per parent, and a
+    /// generator per column fitted from k-safe aggregates; columns that look personal are
+    /// proposed as PII. Values seen fewer than k times, and every value of a proposed-PII
+    /// column, are left out.
+    Init {
+        /// The database to draft from (sqlite://, postgres://, mysql://).
+        #[arg(long)]
+        source: String,
+        /// Where to write the draft; an existing file is not overwritten without --force.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only these tables (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Leave out these tables (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Read at most this many rows of each table.
+        #[arg(long)]
+        sample: Option<u64>,
+        /// Values seen fewer than this many times are never written.
+        #[arg(long, default_value_t = 5)]
+        k: u64,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Extract a masked sample of production (read-only) and write the masking audit.
     ///
     /// Reads through one read-only session; raw values are masked in memory and never written.
@@ -236,6 +265,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             println!(
                 "wrote {} tables to {}",
                 stored.dataset.tables.len(),
+                out.display()
+            );
+            Ok(Outcome::Pass)
+        }
+        Command::Init {
+            source,
+            out,
+            tables,
+            exclude,
+            sample,
+            k,
+            force,
+        } => {
+            if out.exists() && !force {
+                anyhow::bail!(
+                    "{} exists; nothing was written. Choose another --out, or --force to replace it",
+                    out.display()
+                );
+            }
+            if k == 0 {
+                anyhow::bail!("--k must be at least 1");
+            }
+            let domain = out
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .filter(|s| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+                .unwrap_or_else(|| "draft".into());
+            let text = crate::init::draft(&crate::init::Options {
+                url: source,
+                tables,
+                exclude,
+                sample,
+                k,
+                domain,
+            })
+            .await?;
+            // The draft must pass `check`: a draft that does not is a bug here, not the user's.
+            let spec = Spec::parse(&out, &text).map_err(|e| {
+                anyhow::anyhow!("the draft does not pass check (please report this): {e}")
+            })?;
+            let sql = crate::generate::check_sql(&spec);
+            if !sql.is_empty() {
+                anyhow::bail!(
+                    "the draft does not pass check (please report this): {}",
+                    crate::spec::SpecErrors { errors: sql }
+                );
+            }
+            crate::frame::write_atomic(&out, text.as_bytes())?;
+            println!(
+                "wrote a draft of {} tables and {} columns to {}: review every `# review` line and the quirks before use",
+                spec.tables.len(),
+                spec.tables.iter().map(|t| t.columns.len()).sum::<usize>(),
                 out.display()
             );
             Ok(Outcome::Pass)

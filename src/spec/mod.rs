@@ -1299,7 +1299,7 @@ pub fn hex_digest(bytes: &[u8]) -> String {
     validate::hex(&Sha256::digest(bytes))
 }
 
-pub(crate) use validate::db_identifier;
+pub(crate) use validate::{db_identifier, did_you_mean};
 
 /// Bytes as lower-case hex.
 pub fn hex_digest_of(bytes: &[u8]) -> String {
