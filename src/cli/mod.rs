@@ -76,8 +76,12 @@ pub enum Command {
         #[arg(long)]
         source: String,
         /// Where to write the draft; an existing file is not overwritten without --force.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "update")]
+        out: Option<PathBuf>,
+        /// Add what is new in the schema (tables, columns) to this existing spec, each marked
+        /// for review; nothing the team wrote is changed.
+        #[arg(long, conflicts_with = "out")]
+        update: Option<PathBuf>,
         /// Only these tables (comma-separated).
         #[arg(long, value_delimiter = ',')]
         tables: Vec<String>,
@@ -272,13 +276,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Init {
             source,
             out,
+            update,
             tables,
             exclude,
             sample,
             k,
             force,
         } => {
-            if out.exists() && !force {
+            let out = match (out, &update) {
+                (Some(o), _) => o,
+                (None, Some(u)) => u.clone(),
+                (None, None) => anyhow::bail!("init needs --out or --update"),
+            };
+            if update.is_none() && out.exists() && !force {
                 anyhow::bail!(
                     "{} exists; nothing was written. Choose another --out, or --force to replace it",
                     out.display()
@@ -296,7 +306,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 })
                 .unwrap_or_else(|| "draft".into());
-            let text = crate::init::draft(&crate::init::Options {
+            let draft = crate::init::draft(&crate::init::Options {
                 url: source,
                 tables,
                 exclude,
@@ -305,6 +315,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 domain,
             })
             .await?;
+            let (text, added) = match &update {
+                Some(path) => {
+                    let existing = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let (text, t, c) = crate::init::update::merge(&existing, &draft)?;
+                    (text, Some((t, c)))
+                }
+                None => (draft, None),
+            };
             // The draft must pass `check`: a draft that does not is a bug here, not the user's.
             let spec = Spec::parse(&out, &text).map_err(|e| {
                 anyhow::anyhow!("the draft does not pass check (please report this): {e}")
@@ -317,12 +336,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 );
             }
             crate::frame::write_atomic(&out, text.as_bytes())?;
-            println!(
-                "wrote a draft of {} tables and {} columns to {}: review every `# review` line and the quirks before use",
-                spec.tables.len(),
-                spec.tables.iter().map(|t| t.columns.len()).sum::<usize>(),
-                out.display()
-            );
+            match added {
+                Some((t, c)) => println!(
+                    "added {t} tables and {c} columns new in the schema to {}, each marked `# review: new in the schema`",
+                    out.display()
+                ),
+                None => println!(
+                    "wrote a draft of {} tables and {} columns to {}: review every `# review` line and the quirks before use",
+                    spec.tables.len(),
+                    spec.tables.iter().map(|t| t.columns.len()).sum::<usize>(),
+                    out.display()
+                ),
+            }
             Ok(Outcome::Pass)
         }
         Command::Extract { spec, source, out } => {

@@ -43,8 +43,13 @@ pub fn pii_by_name(name: &str) -> Option<(&'static str, &'static str, &'static s
         ("name", "pseudonym", "first_name")
     } else if has(&["last_name", "lastname", "surname", "family_name"]) {
         ("name", "pseudonym", "last_name")
-    } else if has(&["full_name", "fullname", "contact_name", "customer_name", "person"])
-        || n == "name"
+    } else if has(&[
+        "full_name",
+        "fullname",
+        "contact_name",
+        "customer_name",
+        "person",
+    ]) || n == "name"
     {
         ("name", "pseudonym", "name")
     } else if has(&["street", "address", "addr"]) {
@@ -53,7 +58,14 @@ pub fn pii_by_name(name: &str) -> Option<(&'static str, &'static str, &'static s
         ("postcode", "generalize", "postcode")
     } else if has(&["birth", "dob"]) {
         ("birth_date", "generalize", "birth_date")
-    } else if has(&["ssn", "social_security", "national_id", "passport", "tax_id", "vat"]) {
+    } else if has(&[
+        "ssn",
+        "social_security",
+        "national_id",
+        "passport",
+        "tax_id",
+        "vat",
+    ]) {
         ("national_id", "hash", "id_number")
     } else if has(&["card", "iban", "account_number", "bank"]) {
         ("financial", "hash", "account")
@@ -78,8 +90,12 @@ fn edges(sorted: &[f64], bins: usize, k: usize, instants: bool) -> Vec<f64> {
     if n == 0 {
         return Vec::new();
     }
-    let lo = sorted[(k - 1).min(n - 1)];
-    let hi = sorted[n.saturating_sub(k).min(n - 1)];
+    // Fewer than 2k values: every inner edge is the median.
+    let (lo, hi) = if n >= 2 * k {
+        (sorted[k - 1], sorted[n - k])
+    } else {
+        (sorted[n / 2], sorted[n / 2])
+    };
     let mut out: Vec<f64> = (0..=bins)
         .map(|i| quantile(sorted, i as f64 / bins as f64).clamp(lo, hi))
         .collect();
@@ -129,8 +145,7 @@ fn quote(s: &str) -> String {
 /// A key as TOML writes it: bare when it can be, quoted otherwise.
 pub fn toml_key(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         s.to_string()
@@ -201,7 +216,10 @@ fn shape_formats(present: &[&str], k: u64) -> Option<String> {
         .iter()
         .map(|(s, n)| format!("{} = {}", quote(s), share(*n, covered)))
         .collect();
-    Some(format!("gen = \"pattern\", formats = {{ {} }}", fs.join(", ")))
+    Some(format!(
+        "gen = \"pattern\", formats = {{ {} }}",
+        fs.join(", ")
+    ))
 }
 
 /// Several formats in one column: kept in the draft (production has them), listed for review
@@ -227,7 +245,11 @@ fn text_quirks(present: &[&str], quirks: &mut Vec<String>) -> u64 {
             .filter(|(k, n)| *n > 0 && *k != "rows")
             .map(|(k, n)| format!("{k}: {n}"))
             .collect();
-        quirks.push(format!("text anomalies in {} rows ({})", a.rows, kinds.join(", ")));
+        quirks.push(format!(
+            "text anomalies in {} rows ({})",
+            a.rows,
+            kinds.join(", ")
+        ));
     }
     if stats.placeholders > 0 {
         quirks.push(format!(
@@ -249,7 +271,10 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
     let mut extra = String::new();
     if nulls > 0 && rows > 0 {
         let r = nulls as f64 / rows as f64;
-        extra.push_str(&format!(", null_rate = {}", ((r * 10_000.0).round() / 10_000.0).min(0.9999)));
+        extra.push_str(&format!(
+            ", null_rate = {}",
+            ((r * 10_000.0).round() / 10_000.0).min(0.9999)
+        ));
     }
     let pii = pii_by_name(f.name);
     // Values that look personal, whatever the name says (counts only).
@@ -261,7 +286,9 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
     let scan_hits: u64 = scanned.values().sum();
     let scan_pii = scan_hits * 2 > present.len() as u64 && !present.is_empty();
     let pii_tail = |class: &str, mask: &str, why: &str| {
-        format!(", pii = \"{class}\", mask = \"{mask}\" }}  # review: proposed as PII because {why}")
+        format!(
+            ", pii = \"{class}\", mask = \"{mask}\" }}  # review: proposed as PII because {why}"
+        )
     };
     let typed = |t: &str| format!(", type = \"{t}\"");
 
@@ -291,7 +318,22 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
         // made from shapes seen at least k times).
         let formats = shape_formats(&present, k);
         let generator = match (what, f.ty) {
-            ("email", _) => "gen = \"email\", domain = \"example.com\"".to_string(),
+            ("email", _) => {
+                // The commonest domain, when at least k addresses share it: a domain names a
+                // provider or a company, not a person.
+                let mut domains: HashMap<&str, u64> = HashMap::new();
+                for v in &present {
+                    if let Some((_, d)) = v.rsplit_once('@') {
+                        *domains.entry(d.trim()).or_default() += 1;
+                    }
+                }
+                let domain = domains
+                    .into_iter()
+                    .filter(|(d, n)| *n >= k && !d.is_empty())
+                    .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                    .map_or("example.com", |(d, _)| d);
+                format!("gen = \"email\", domain = {}", quote(domain))
+            }
             ("phone" | "postcode" | "id_number" | "account", LogicalType::Text)
                 if formats.is_some() =>
             {
@@ -321,7 +363,11 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                     "gen = \"timestamp\", from = \"{}\", to = \"{}\"{}",
                     timestamp(a),
                     timestamp(b),
-                    if f.ty == LogicalType::Date { typed("date") } else { String::new() }
+                    if f.ty == LogicalType::Date {
+                        typed("date")
+                    } else {
+                        String::new()
+                    }
                 )
             }
             // Identifiers of other formats: their shapes as patterns, else free text.
@@ -344,12 +390,20 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
         LogicalType::Bool => {
             let t = present
                 .iter()
-                .filter(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "t" | "true" | "1" | "y" | "yes" | "on"))
+                .filter(|v| {
+                    matches!(
+                        v.trim().to_ascii_lowercase().as_str(),
+                        "t" | "true" | "1" | "y" | "yes" | "on"
+                    )
+                })
                 .count() as u64;
             let p = if present.is_empty() {
                 "0.5".to_string()
             } else {
-                format!("{}", ((t as f64 / present.len() as f64) * 10_000.0).round() / 10_000.0)
+                format!(
+                    "{}",
+                    ((t as f64 / present.len() as f64) * 10_000.0).round() / 10_000.0
+                )
             };
             format!("{{ gen = \"bool\", p = {p}{extra} }}")
         }
@@ -371,7 +425,10 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                     // The most digits after the point any value has, up to 6.
                     present
                         .iter()
-                        .map(|s| s.split_once('.').map_or(0, |(_, d)| d.trim_end_matches('0').len()))
+                        .map(|s| {
+                            s.split_once('.')
+                                .map_or(0, |(_, d)| d.trim_end_matches('0').len())
+                        })
                         .max()
                         .unwrap_or(0)
                         .min(6) as u32
@@ -398,14 +455,27 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                         "{rare_rows} rows hold {rare_values} values seen fewer than {k} times (withheld)"
                     ));
                 }
-                format!("{{ gen = \"discrete\", values = {{ {} }}{ty}{extra} }}", vs.join(", "))
+                format!(
+                    "{{ gen = \"discrete\", values = {{ {} }}{ty}{extra} }}",
+                    vs.join(", ")
+                )
             } else if v.is_empty() {
-                format!("{{ gen = \"null\"{}{extra} }}", if ty.is_empty() { typed(if integer { "int" } else { "float" }) } else { ty })
+                format!(
+                    "{{ gen = \"null\"{}{extra} }}",
+                    if ty.is_empty() {
+                        typed(if integer { "int" } else { "float" })
+                    } else {
+                        ty
+                    }
+                )
             } else {
                 // Many values: equal-count pieces between quantiles, each uniform.
                 let e = edges(&v, 20, k as usize, false);
                 if e.len() < 2 {
-                    format!("{{ gen = \"constant\", value = {}{ty}{extra} }}", number(e[0], decimals))
+                    format!(
+                        "{{ gen = \"constant\", value = {}{ty}{extra} }}",
+                        number(e[0], decimals)
+                    )
                 } else {
                     let parts: Vec<String> = e
                         .windows(2)
@@ -429,7 +499,10 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                         "{} equal-count pieces between quantiles (the k-th smallest and largest values bound them)",
                         parts.len()
                     ));
-                    format!("{{ gen = \"mixture\", of = [ {} ]{ty}{extra} }}", parts.join(", "))
+                    format!(
+                        "{{ gen = \"mixture\", of = [ {} ]{ty}{extra} }}",
+                        parts.join(", ")
+                    )
                 }
             }
         }
@@ -459,7 +532,11 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                 )
             } else {
                 // Whole days for dates, so pieces never end inside a day a date cannot hold.
-                let day = if t == LogicalType::Date { 86_400e6 } else { 1e6 };
+                let day = if t == LogicalType::Date {
+                    86_400e6
+                } else {
+                    1e6
+                };
                 let parts: Vec<String> = e
                     .windows(2)
                     .map(|w| {
@@ -471,7 +548,10 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                         )
                     })
                     .collect();
-                format!("{{ gen = \"mixture\", of = [ {} ]{ty}{extra} }}", parts.join(", "))
+                format!(
+                    "{{ gen = \"mixture\", of = [ {} ]{ty}{extra} }}",
+                    parts.join(", ")
+                )
             }
         }
         LogicalType::Uuid => format!("{{ gen = \"uuid\"{extra} }}"),
@@ -491,7 +571,10 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                         "{rare_rows} rows hold {rare_values} values seen fewer than {k} times (withheld; production has them, this choice does not)"
                     ));
                 }
-                format!("{{ gen = \"choice\", values = {{ {} }}{extra} }}", vs.join(", "))
+                format!(
+                    "{{ gen = \"choice\", values = {{ {} }}{extra} }}",
+                    vs.join(", ")
+                )
             } else {
                 let empty_rate = if empties > 0 {
                     format!(
@@ -514,11 +597,13 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                     let kk = (k as usize).min(words.len().max(1)) - 1;
                     let (lo, hi) = (
                         words.get(kk).copied().unwrap_or(1),
-                        words.get(words.len().saturating_sub(kk + 1)).copied().unwrap_or(1),
+                        words
+                            .get(words.len().saturating_sub(kk + 1))
+                            .copied()
+                            .unwrap_or(1),
                     );
-                    comments.push(
-                        "free text: its words are not production's, only their count".into(),
-                    );
+                    comments
+                        .push("free text: its words are not production's, only their count".into());
                     format!(
                         "{{ gen = \"words\", min = {lo}, max = {}{empty_rate}{extra} }}",
                         hi.max(lo)

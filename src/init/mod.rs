@@ -13,6 +13,7 @@
 //! generators: what the domain allows is the team's decision.
 
 pub mod fit;
+pub mod update;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -109,7 +110,10 @@ async fn strings(
             (0..r.columns().len())
                 .map(|i| {
                     r.try_get::<Option<String>, _>(i)
-                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map(|v| v.to_string())))
+                        .or_else(|_| {
+                            r.try_get::<Option<i64>, _>(i)
+                                .map(|v| v.map(|v| v.to_string()))
+                        })
                         .map_err(anyhow::Error::from)
                 })
                 .collect()
@@ -260,8 +264,14 @@ async fn read_rows(
     Ok(out)
 }
 
-async fn count(conn: &mut AnyConnection, sql: String, statements: &mut Vec<String>) -> anyhow::Result<u64> {
-    let row = sqlx::query(AssertSqlSafe(sql.clone())).fetch_one(&mut *conn).await?;
+async fn count(
+    conn: &mut AnyConnection,
+    sql: String,
+    statements: &mut Vec<String>,
+) -> anyhow::Result<u64> {
+    let row = sqlx::query(AssertSqlSafe(sql.clone()))
+        .fetch_one(&mut *conn)
+        .await?;
     statements.push(sql);
     let n: i64 = row.try_get(0)?;
     Ok(n.max(0) as u64)
@@ -291,7 +301,9 @@ async fn children_per_parent(
         sql
     };
     statements.push(sql.clone());
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut out = BTreeMap::new();
     let mut with_children = 0;
     for r in rows {
@@ -450,7 +462,10 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
             keys.insert(t.name.clone(), vec![c.name.clone()]);
             key_notes.insert(
                 t.name.clone(),
-                format!("key `{}`: no primary key is declared; its values are all present and distinct", c.name),
+                format!(
+                    "key `{}`: no primary key is declared; its values are all present and distinct",
+                    c.name
+                ),
             );
         }
     }
@@ -462,7 +477,10 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
             let k = keys.get(&t.name)?;
             let [one] = k.as_slice() else { return None };
             let i = t.columns.iter().position(|c| &c.name == one)?;
-            Some((t.name.clone(), values[&t.name][i].iter().flatten().cloned().collect()))
+            Some((
+                t.name.clone(),
+                values[&t.name][i].iter().flatten().cloned().collect(),
+            ))
         })
         .collect();
     let mut refs: HashMap<(String, String), (String, String, bool)> = HashMap::new();
@@ -474,7 +492,9 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
         }
         for (i, c) in t.columns.iter().enumerate() {
             if refs.contains_key(&(t.name.clone(), c.name.clone()))
-                || keys.get(&t.name).is_some_and(|k| k.len() == 1 && k[0] == c.name)
+                || keys
+                    .get(&t.name)
+                    .is_some_and(|k| k.len() == 1 && k[0] == c.name)
             {
                 continue;
             }
@@ -559,9 +579,15 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
         match &parent_link {
             Some((fk, pt)) => {
                 let parent_rows = tables.iter().find(|x| &x.name == pt).map_or(0, |x| x.rows);
-                let counts =
-                    children_per_parent(&mut conn, dialect, &t.name, fk, parent_rows, &mut statements)
-                        .await?;
+                let counts = children_per_parent(
+                    &mut conn,
+                    dialect,
+                    &t.name,
+                    fk,
+                    parent_rows,
+                    &mut statements,
+                )
+                .await?;
                 let (line, note) = rows_per(&names[pt], &counts, opts.k);
                 if let Some(n) = note {
                     writeln!(out, "# {n}")?;
@@ -571,7 +597,11 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
             None => {
                 let rows = t.rows.max(1);
                 if rows > 100_000 {
-                    writeln!(out, "# production has {} rows; scaled to 100000 (use --scale)", t.rows)?;
+                    writeln!(
+                        out,
+                        "# production has {} rows; scaled to 100000 (use --scale)",
+                        t.rows
+                    )?;
                 }
                 writeln!(out, "rows = {}", rows.min(100_000))?;
             }
@@ -586,9 +616,15 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
             Some(many) => writeln!(
                 out,
                 "key = [{}]",
-                many.iter().map(|k| fit_quote(&col_name(t, k))).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|k| fit_quote(&col_name(t, k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )?,
-            None => writeln!(out, "# no key: no primary key is declared and no `id` column is unique")?,
+            None => writeln!(
+                out,
+                "# no key: no primary key is declared and no `id` column is unique"
+            )?,
         }
         writeln!(out, "[tables.{tname}.columns]")?;
         let mut quirks: Vec<String> = Vec::new();
@@ -602,16 +638,25 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
                 String::new()
             };
             let vals = &values[&t.name][i];
-            let single_key = keys.get(&t.name).is_some_and(|k| k.len() == 1 && k[0] == c.name);
+            let single_key = keys
+                .get(&t.name)
+                .is_some_and(|k| k.len() == 1 && k[0] == c.name);
             if let Some((pt, pc, inferred)) = refs.get(&(t.name.clone(), c.name.clone())) {
                 let nulls = vals.iter().filter(|v| v.is_none()).count();
                 let null_rate = if nulls > 0 && !vals.is_empty() {
-                    format!(", null_rate = {}", ((nulls as f64 / vals.len() as f64) * 10_000.0).round() / 10_000.0)
+                    format!(
+                        ", null_rate = {}",
+                        ((nulls as f64 / vals.len() as f64) * 10_000.0).round() / 10_000.0
+                    )
                 } else {
                     String::new()
                 };
                 if *inferred {
-                    writeln!(out, "# review: `{}` references `{pt}.{pc}`: not declared; every value read is one of its keys", c.name)?;
+                    writeln!(
+                        out,
+                        "# review: `{}` references `{pt}.{pc}`: not declared; every value read is one of its keys",
+                        c.name
+                    )?;
                 }
                 let target = tables.iter().find(|x| &x.name == pt);
                 let pcol = target.map_or(pc.clone(), |x| col_name(x, pc));
@@ -626,13 +671,20 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
                 if let Some(ks) = key_values.get(pt) {
                     let orphans = vals.iter().flatten().filter(|v| !ks.contains(*v)).count();
                     if orphans > 0 {
-                        quirks.push(format!("`{cname}`: {orphans} values with no row in `{}`", names[pt]));
+                        quirks.push(format!(
+                            "`{cname}`: {orphans} values with no row in `{}`",
+                            names[pt]
+                        ));
                     }
                 }
                 continue;
             }
             if single_key && c.ty == LogicalType::Int {
-                writeln!(out, "{} = {{ gen = \"sequence\"{db_name} }}", toml_key(&cname))?;
+                writeln!(
+                    out,
+                    "{} = {{ gen = \"sequence\"{db_name} }}",
+                    toml_key(&cname)
+                )?;
                 continue;
             }
             let fitted = fit::fit(&ColumnFacts {
@@ -660,7 +712,10 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
         }
         quirks.extend(correlated(t, &values[&t.name], &keys, &refs));
         if !quirks.is_empty() {
-            writeln!(out, "# Quirks seen in production (left out of the generators; decide what the domain allows):")?;
+            writeln!(
+                out,
+                "# Quirks seen in production (left out of the generators; decide what the domain allows):"
+            )?;
             for q in quirks {
                 writeln!(out, "#   {q}")?;
             }

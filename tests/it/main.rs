@@ -12,6 +12,7 @@ mod common;
 mod databases;
 mod demo;
 mod fuzz;
+mod init;
 mod privacy;
 mod spec_errors;
 mod types;
