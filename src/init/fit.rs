@@ -71,6 +71,15 @@ pub fn pii_by_name(name: &str) -> Option<(&'static str, &'static str, &'static s
         ("financial", "hash", "account")
     } else if has(&["ip_address", "ip_addr", "user_agent"]) {
         ("online_id", "hash", "online_id")
+    } else if has(&[
+        "note",
+        "comment",
+        "message",
+        "description",
+        "remark",
+        "free_text",
+    ]) {
+        ("free_text", "redact", "free_text")
     } else {
         return None;
     })
@@ -176,6 +185,26 @@ fn categories(present: &[&str], k: u64) -> (Vec<(String, u64)>, u64, usize) {
     let kept_rows: u64 = kept.iter().map(|(_, n)| n).sum();
     let rare_values = counts.len() - kept.len();
     (kept, present.len() as u64 - kept_rows, rare_values)
+}
+
+/// `"a" = 0.6, "b" = 0.4` from k-safe categories; the withheld rest is listed as a quirk.
+fn weighted_values(
+    cats: &[(String, u64)],
+    rare_rows: u64,
+    rare_values: usize,
+    k: u64,
+    quirks: &mut Vec<String>,
+) -> String {
+    let total: u64 = cats.iter().map(|(_, n)| n).sum();
+    if rare_rows > 0 {
+        quirks.push(format!(
+            "{rare_rows} rows hold {rare_values} values seen fewer than {k} times (withheld; production has them, the draft does not)"
+        ));
+    }
+    cats.iter()
+        .map(|(x, n)| format!("{} = {}", quote(x), share(*n, total)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A value's shape without folding letter runs: `AB-12` is `AA-99`, so a pattern made from it
@@ -334,7 +363,7 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                     .map_or("example.com", |(d, _)| d);
                 format!("gen = \"email\", domain = {}", quote(domain))
             }
-            ("phone" | "postcode" | "id_number" | "account", LogicalType::Text)
+            ("phone" | "postcode" | "id_number" | "account" | "free_text", LogicalType::Text)
                 if formats.is_some() =>
             {
                 let f = formats.unwrap_or_default();
@@ -346,6 +375,22 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
             ("last_name", _) => "gen = \"person_name\", part = \"last\"".to_string(),
             ("name", _) => "gen = \"person_name\"".to_string(),
             ("street_address", _) => "gen = \"street_address\"".to_string(),
+            ("free_text", LogicalType::Text) => {
+                let mut words: Vec<u64> = present
+                    .iter()
+                    .map(|v| v.split_whitespace().count() as u64)
+                    .collect();
+                words.sort_unstable();
+                let kk = (k as usize).min(words.len().max(1)) - 1;
+                let (lo, hi) = (
+                    words.get(kk).copied().unwrap_or(1),
+                    words
+                        .get(words.len().saturating_sub(kk + 1))
+                        .copied()
+                        .unwrap_or(1),
+                );
+                format!("gen = \"words\", min = {lo}, max = {}", hi.max(lo))
+            }
             ("postcode", _) => "gen = \"postcode\"".to_string(),
             (_, t) if t.is_temporal() => {
                 let mut v: Vec<f64> = present
@@ -354,11 +399,20 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                     .map(|x| x as f64)
                     .collect();
                 v.sort_by(f64::total_cmp);
-                let e = edges(&v, 1, k as usize, true);
-                let (a, b) = (
-                    e.first().copied().unwrap_or(0.0),
-                    e.last().copied().unwrap_or(86_400e6) + 86_400e6,
-                );
+                // Whole years: a personal date rounded to the day would still be the date.
+                use chrono::Datelike;
+                let year = |us: f64| {
+                    chrono::DateTime::from_timestamp_micros(us as i64).map_or(1970, |t| t.year())
+                };
+                let start = |y: i32| {
+                    chrono::NaiveDate::from_ymd_opt(y, 1, 1)
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map_or(0.0, |t| t.and_utc().timestamp_micros() as f64)
+                };
+                let (a, b) = match (v.first(), v.last()) {
+                    (Some(lo), Some(hi)) => (start(year(*lo)), start(year(*hi) + 1)),
+                    _ => (0.0, start(1971)),
+                };
                 format!(
                     "gen = \"timestamp\", from = \"{}\", to = \"{}\"{}",
                     timestamp(a),
@@ -445,20 +499,8 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
             let distinct = cats.len() + rare_values;
             if distinct <= 20 && !cats.is_empty() && rare_rows * 100 <= v.len() as u64 {
                 // Few values: each with its share.
-                let total: u64 = cats.iter().map(|(_, n)| n).sum();
-                let vs: Vec<String> = cats
-                    .iter()
-                    .map(|(x, n)| format!("{} = {}", quote(x), share(*n, total)))
-                    .collect();
-                if rare_rows > 0 {
-                    quirks.push(format!(
-                        "{rare_rows} rows hold {rare_values} values seen fewer than {k} times (withheld)"
-                    ));
-                }
-                format!(
-                    "{{ gen = \"discrete\", values = {{ {} }}{ty}{extra} }}",
-                    vs.join(", ")
-                )
+                let vs = weighted_values(&cats, rare_rows, rare_values, k, &mut quirks);
+                format!("{{ gen = \"discrete\", values = {{ {vs} }}{ty}{extra} }}")
             } else if v.is_empty() {
                 format!(
                     "{{ gen = \"null\"{}{extra} }}",
@@ -561,20 +603,8 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
             let empties = text_quirks(&present, &mut quirks);
             let distinct = cats.len() + rare_values;
             if !cats.is_empty() && distinct <= 100 && (rare_rows * 20 <= present.len() as u64) {
-                let total: u64 = cats.iter().map(|(_, n)| n).sum();
-                let vs: Vec<String> = cats
-                    .iter()
-                    .map(|(x, n)| format!("{} = {}", quote(x), share(*n, total)))
-                    .collect();
-                if rare_rows > 0 {
-                    quirks.push(format!(
-                        "{rare_rows} rows hold {rare_values} values seen fewer than {k} times (withheld; production has them, this choice does not)"
-                    ));
-                }
-                format!(
-                    "{{ gen = \"choice\", values = {{ {} }}{extra} }}",
-                    vs.join(", ")
-                )
+                let vs = weighted_values(&cats, rare_rows, rare_values, k, &mut quirks);
+                format!("{{ gen = \"choice\", values = {{ {vs} }}{extra} }}")
             } else {
                 let empty_rate = if empties > 0 {
                     format!(
