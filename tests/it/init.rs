@@ -383,3 +383,37 @@ fn update_adds_what_is_new_and_keeps_the_rest() {
     assert!(after.contains("[tables.orders]"));
     assert_eq!(w.run(&["check", "ours.toml"]).code, 0);
 }
+
+/// An attacker's view of a draft: e-mails in a column with an innocent name, unique secrets in
+/// a text column, one extreme salary. None of them may be read back from the draft.
+#[test]
+fn nothing_rare_or_personal_can_be_read_from_a_draft() {
+    let w = Workdir::new();
+    let url = format!("sqlite://{}", w.path("hr.sqlite").display());
+    exec(
+        &url,
+        &None,
+        "CREATE TABLE staff (id INTEGER PRIMARY KEY, code TEXT, token TEXT, pay REAL, team TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+         INSERT INTO staff SELECT i, 'person' || i || '@corp.example', 'tok-' || hex(randomblob(8)),
+           CASE WHEN i = 77 THEN 9876543.21 ELSE 30000 + (i * 37) % 20000 END,
+           CASE i % 3 WHEN 0 THEN 'red' WHEN 1 THEN 'green' ELSE 'blue' END FROM n;",
+    );
+    let r = w.run(&["init", "--source", &url, "--out", "hr.toml"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let text = std::fs::read_to_string(w.path("hr.toml")).unwrap();
+    assert!(!text.contains("person1"), "an e-mail reached the draft");
+    assert!(
+        text.contains("code = { gen = \"email\""),
+        "proposed as e-mail by its values: {text}"
+    );
+    assert!(!text.contains("tok-"), "a unique token reached the draft");
+    assert!(
+        !text.contains("9876543"),
+        "the extreme salary reached the draft"
+    );
+    assert!(
+        text.contains("\"red\""),
+        "categories seen often enough are kept"
+    );
+}
