@@ -262,6 +262,43 @@ fn mixed_formats(formats: &str, quirks: &mut Vec<String>) {
     }
 }
 
+/// Instants that cluster on an hour of the day or a day of the month (business hours, month-end
+/// close): the draft's pieces spread them evenly, so the clustering is listed for review.
+fn calendar_quirks(v: &[f64], with_time: bool, quirks: &mut Vec<String>) {
+    use chrono::{Datelike, Timelike};
+    if v.len() < 300 {
+        return;
+    }
+    let mut hours = [0u64; 24];
+    let mut days = [0u64; 31];
+    for x in v {
+        if let Some(t) = chrono::DateTime::from_timestamp_micros(*x as i64) {
+            hours[t.hour() as usize] += 1;
+            days[t.day0() as usize] += 1;
+        }
+    }
+    let n = v.len() as f64;
+    let top = |c: &[u64]| {
+        c.iter()
+            .enumerate()
+            .max_by_key(|(_, k)| **k)
+            .map(|(i, k)| (i, *k as f64 / n))
+    };
+    if with_time && let Some((h, s)) = top(&hours).filter(|(_, s)| *s > 2.0 / 24.0) {
+        quirks.push(format!(
+            "{:.0} % of values fall in the hour {h:02}:00 (even spread: 4 %); the draft spreads them evenly: use `snap`, a scenario or leave it as a finding",
+            s * 100.0
+        ));
+    }
+    if let Some((d, s)) = top(&days).filter(|(_, s)| *s > 3.0 / 30.0) {
+        quirks.push(format!(
+            "{:.0} % of values fall on day {} of the month (even spread: 3 %); the draft spreads them evenly: use `snap = \"month_end\"`, a scenario or leave it as a finding",
+            s * 100.0,
+            d + 1
+        ));
+    }
+}
+
 /// Text anomalies and placeholders among the values, as quirks (counts only).
 fn text_quirks(present: &[&str], quirks: &mut Vec<String>) -> u64 {
     let mut stats = crate::profile::text::TextStats::default();
@@ -558,6 +595,7 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
             if bad > 0 {
                 quirks.push(format!("{bad} values do not read as dates or timestamps"));
             }
+            calendar_quirks(&v, t != LogicalType::Date, &mut quirks);
             v.sort_by(f64::total_cmp);
             let ty = match t {
                 LogicalType::Date => typed("date"),

@@ -208,20 +208,24 @@ fn drafts_recover_the_spec_a_database_was_made_from() {
 /// production leaves failing only what the draft lists as quirks.
 #[test]
 fn the_demo_draft_fails_only_on_the_quirks_it_lists() {
+    let billing = format!(
+        "sqlite://{}",
+        repo().join("specs/billing/prod.sqlite").display()
+    );
+    for (name, url) in [("shop", demo_prod_url()), ("billing", billing)] {
+        drafted_fails_only_on_listed_quirks(name, &url);
+    }
+}
+
+fn drafted_fails_only_on_listed_quirks(name: &str, url: &str) {
     let w = Workdir::new();
-    let r = w.run(&["init", "--source", &demo_prod_url(), "--out", "shop.toml"]);
+    let file = format!("{name}.toml");
+    let r = w.run(&["init", "--source", url, "--out", &file]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert_eq!(w.run(&["check", "shop.toml"]).code, 0);
-    let text = std::fs::read_to_string(w.path("shop.toml")).unwrap();
+    assert_eq!(w.run(&["check", &file]).code, 0);
+    let text = std::fs::read_to_string(w.path(&file)).unwrap();
     let quirks: Vec<&str> = text.lines().filter(|l| l.starts_with("#   `")).collect();
-    let v = w.run(&[
-        "verify",
-        "shop.toml",
-        "--source",
-        &demo_prod_url(),
-        "--report",
-        "out",
-    ]);
+    let v = w.run(&["verify", &file, "--source", url, "--report", "out"]);
     assert_eq!(v.code, 1, "{}", v.all());
     let report = report_json(&w.path("out"));
     for f in report["findings"].as_array().unwrap() {
@@ -239,7 +243,7 @@ fn the_demo_draft_fails_only_on_the_quirks_it_lists() {
         );
     }
     // A second `init` onto the same file refuses to overwrite it.
-    let again = w.run(&["init", "--source", &demo_prod_url(), "--out", "shop.toml"]);
+    let again = w.run(&["init", "--source", url, "--out", &file]);
     assert_eq!(again.code, 2, "{}", again.all());
 }
 
