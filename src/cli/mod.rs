@@ -127,6 +127,8 @@ pub enum Command {
         /// Folder for report.json and summary.md.
         #[arg(long, default_value = "reports/compare")]
         report: PathBuf,
+        #[command(flatten)]
+        output: GateOutput,
     },
     /// Everything: generate, extract and mask, profile, compare, report. The pre-release gate.
     Verify {
@@ -140,7 +142,32 @@ pub enum Command {
         /// Multiplies the spec's row counts for the synthetic side.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        #[command(flatten)]
+        output: GateOutput,
     },
+}
+
+/// How a gate's result is shown and which findings fail it.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct GateOutput {
+    /// The lowest severity that fails the gate (exit code 1): `fail` (default) or `warn`.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    /// `table` (default) for people; `json` prints report.json on stdout (logs stay on stderr).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Warn,
+    Fail,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
 }
 
 /// A spec parsed and validated, its derived columns and rules parsed as Polars SQL: every
@@ -195,17 +222,38 @@ fn init_logging() {
         .try_init();
 }
 
-fn gate(report: &Report) -> Outcome {
-    match report.verdict {
-        Verdict::Pass => Outcome::Pass,
-        Verdict::Fail => Outcome::GateFailed,
+fn gate(report: &Report, fail_on: FailOn) -> Outcome {
+    match (report.verdict, fail_on) {
+        (Verdict::Fail, _) => Outcome::GateFailed,
+        (Verdict::Pass, FailOn::Warn) if report.counts.warn > 0 => Outcome::GateFailed,
+        (Verdict::Pass, _) => Outcome::Pass,
     }
 }
 
-fn print_report(report: &Report, dir: &Path) {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", report.to_terminal(color));
-    println!("report: {}", dir.join("report.json").display());
+fn print_report(report: &Report, dir: &Path, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(report)?);
+        }
+        Format::Table => {
+            // Colour only on a terminal, never under CI or NO_COLOR.
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+                && std::env::var_os("CI").is_none();
+            print!("{}", report.to_terminal(color));
+            println!("report: {}", dir.join("report.json").display());
+            for (what, file) in [
+                ("summary", "summary.md"),
+                ("html", "report.html"),
+                ("suggested spec", "suggested-spec.toml"),
+            ] {
+                if dir.join(file).exists() {
+                    println!("{what}: {}", dir.join(file).display());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn main() -> anyhow::Result<Outcome> {
@@ -374,24 +422,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             production,
             spec,
             report,
+            output,
         } => {
             let s = load(&spec)?;
             let r = pipeline::compare_into(&s, &synthetic, &production, &report)?;
-            print_report(&r, &report);
-            Ok(gate(&r))
+            print_report(&r, &report, output.format)?;
+            Ok(gate(&r, output.fail_on))
         }
         Command::Verify {
             spec,
             source,
             report,
             scale,
+            output,
         } => {
             let s = load(&spec)?;
             let url = pipeline::source_url(&s, source.as_deref())?;
             let dir = report.unwrap_or_else(|| PathBuf::from("reports").join(&s.domain));
             let r = pipeline::verify(&s, &url, &dir, scale).await?;
-            print_report(&r, &dir);
-            Ok(gate(&r))
+            print_report(&r, &dir, output.format)?;
+            Ok(gate(&r, output.fail_on))
         }
     }
 }

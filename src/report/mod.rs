@@ -204,29 +204,34 @@ fn xml_escape(s: &str) -> String {
 }
 
 impl Report {
-    /// JUnit XML for CI test tabs: one test case per check, a `failure` for each failing one,
-    /// warnings as passing cases with their message in `system-out`.
+    /// JUnit XML for CI test tabs: one uniquely named test case per check (the finding's stable
+    /// id keeps two checks of one place apart), a `failure` for each failing one, `skipped`
+    /// with its message for each warning, and `time` set on every element (checks are not
+    /// timed one by one: 0).
     pub fn to_junit(&self) -> String {
         let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let (tests, failures, skipped) = (self.findings.len(), self.counts.fail, self.counts.warn);
         let _ = writeln!(
             s,
-            "<testsuites name=\"realitycheck\" tests=\"{}\" failures=\"{}\">",
-            self.findings.len(),
-            self.counts.fail
+            "<testsuites name=\"realitycheck\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\">"
         );
         let _ = writeln!(
             s,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" timestamp=\"{}\">",
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\" timestamp=\"{}\">",
             xml_escape(&self.domain),
-            self.findings.len(),
-            self.counts.fail,
             xml_escape(&self.created_at)
         );
         for f in &self.findings {
-            let name = format!("{} {} {}", f.kind.as_str(), f.location(), f.metric);
+            let name = format!(
+                "{} {} {} [{}]",
+                f.kind.as_str(),
+                f.location(),
+                f.metric,
+                f.id
+            );
             let _ = write!(
                 s,
-                "    <testcase classname=\"{}.{}\" name=\"{}\"",
+                "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"0\"",
                 xml_escape(&self.domain),
                 xml_escape(&f.table),
                 xml_escape(&name)
@@ -249,7 +254,7 @@ impl Report {
                 Severity::Warn => {
                     let _ = writeln!(
                         s,
-                        ">\n      <system-out>warning: {}</system-out>\n    </testcase>",
+                        ">\n      <skipped message=\"warning: {}\"/>\n    </testcase>",
                         xml_escape(&f.message)
                     );
                 }

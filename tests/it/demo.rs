@@ -370,3 +370,94 @@ fn shards_put_together_equal_the_whole_run() {
         assert_eq!(r.code, 2, "{bad}: {}", r.all());
     }
 }
+
+/// The surfaces CI reads: `--format json` prints the report on stdout (and only it), `CI=true`
+/// leaves no colour or carriage-return codes in the output, junit.xml names each check once and
+/// parses as XML, and `--fail-on warn` fails a gate that only warns.
+#[test]
+fn ci_surfaces_json_junit_and_fail_on() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let r = w.run(&[
+        "verify",
+        spec.to_str().unwrap(),
+        "--source",
+        &demo_prod_url(),
+        "--report",
+        "out",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("stdout is the report");
+    assert_eq!(json["verdict"], "fail");
+    assert_eq!(json, report_json(&w.path("out")));
+    for text in [&r.stdout, &r.stderr] {
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text}");
+    }
+    let junit = std::fs::read_to_string(w.path("out/junit.xml")).unwrap();
+    let names: Vec<&str> = junit
+        .split("<testcase ")
+        .skip(1)
+        .filter_map(|c| c.split(" name=\"").nth(1)?.split('"').next())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = names.iter().collect();
+    assert_eq!(unique.len(), names.len(), "every check once");
+    assert!(junit.contains("time=\"0\""));
+    if let Ok(out) = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); \
+             print(sum(1 for _ in r.iter('testcase')))",
+        ])
+        .arg(w.path("out/junit.xml"))
+        .output()
+    {
+        assert!(out.status.success(), "junit.xml does not parse as XML");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            names.len().to_string()
+        );
+    } else {
+        eprintln!("python3 not found: junit.xml checked without an XML parser");
+    }
+    // A gate that only warns passes, unless warnings fail it.
+    let url = format!("sqlite://{}", w.path("clean.sqlite").display());
+    let spec_s = spec.to_str().unwrap();
+    let g = w.run(&[
+        "generate", spec_s, "--seed", "7", "--out", "gen", "--to", &url,
+    ]);
+    assert_eq!(g.code, 0, "{}", g.all());
+    // A synthetic side 20 times smaller than production: a few distances rest on too few rows
+    // to fail, so they warn.
+    let small = ["--scale", "0.05"];
+    let pass = w.run(
+        &[
+            &["verify", spec_s, "--source", &url, "--report", "p"][..],
+            &small,
+        ]
+        .concat(),
+    );
+    assert_eq!(pass.code, 0, "{}", pass.all());
+    let warns = report_json(&w.path("p"))["counts"]["warn"]
+        .as_u64()
+        .unwrap();
+    assert!(warns > 0, "the run warns");
+    let strict = w.run(
+        &[
+            &[
+                "verify",
+                spec_s,
+                "--source",
+                &url,
+                "--report",
+                "s",
+                "--fail-on",
+                "warn",
+            ][..],
+            &small,
+        ]
+        .concat(),
+    );
+    assert_eq!(strict.code, 1, "{}", strict.all());
+}
