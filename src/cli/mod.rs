@@ -222,6 +222,21 @@ fn init_logging() {
         .try_init();
 }
 
+/// The terminal's width: `COLUMNS` when set, else what the terminal reports; `None` for a log
+/// or a terminal that reports nothing useful.
+fn terminal_width() -> Option<u16> {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+    {
+        return (c > 0).then_some(c);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    comfy_table::Table::new().width().filter(|w| *w > 0)
+}
+
 fn gate(report: &Report, fail_on: FailOn) -> Outcome {
     match (report.verdict, fail_on) {
         (Verdict::Fail, _) => Outcome::GateFailed,
@@ -240,7 +255,7 @@ fn print_report(report: &Report, dir: &Path, format: Format) -> anyhow::Result<(
             let color = std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::env::var_os("CI").is_none();
-            print!("{}", report.to_terminal(color));
+            print!("{}", report.to_terminal(color, terminal_width()));
             println!("report: {}", dir.join("report.json").display());
             for (what, file) in [
                 ("summary", "summary.md"),

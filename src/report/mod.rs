@@ -81,14 +81,57 @@ impl Report {
         )
     }
 
-    /// The terminal summary: a table of failing and warning findings, then the verdict.
-    pub fn to_terminal(&self, color: bool) -> String {
+    /// The terminal summary: failing and warning findings, then the verdict. At `width` of 140
+    /// columns or more, a table; narrower, or when the width is unknown (a log, a pseudo-terminal
+    /// that reports 0), each finding stacked on its own lines, wrapped to the width (80 when
+    /// unknown).
+    pub fn to_terminal(&self, color: bool, width: Option<u16>) -> String {
+        match width {
+            Some(w) if w >= 140 => self.table(color, w),
+            w => self.stacked(color, w.filter(|w| *w >= 20).unwrap_or(80) as usize),
+        }
+    }
+
+    fn stacked(&self, color: bool, width: usize) -> String {
+        let mut s = String::new();
+        for f in self.notable() {
+            let sev = match (f.severity, color) {
+                (Severity::Fail, true) => "\u{1b}[31mFAIL\u{1b}[0m".to_string(),
+                (Severity::Warn, true) => "\u{1b}[33mWARN\u{1b}[0m".to_string(),
+                (sev, _) => sev.as_str().to_uppercase(),
+            };
+            let _ = writeln!(s, "{sev} {} {}", f.kind.as_str(), visible(&f.location()));
+            let _ = writeln!(
+                s,
+                "  {} {} (threshold {})",
+                visible(&f.metric),
+                fmt_num(f.value),
+                fmt_num(f.threshold)
+            );
+            for line in wrap(&visible(&f.message), width.saturating_sub(2).max(20)) {
+                let _ = writeln!(s, "  {line}");
+            }
+            if let Some(sugg) = &f.suggestion {
+                for (i, line) in wrap(&visible(sugg), width.saturating_sub(4).max(20))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let _ = writeln!(s, "  {} {line}", if i == 0 { "→" } else { " " });
+                }
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "{}", self.verdict_line());
+        s
+    }
+
+    fn table(&self, color: bool, width: u16) -> String {
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_width(width);
         if !color {
-            // Logs and CI consoles: no colours, and lines short enough to read there.
-            t.force_no_tty().set_width(160);
+            t.force_no_tty();
         }
         t.set_header(vec![
             "severity",
@@ -167,6 +210,25 @@ impl Report {
 
 /// Finding messages carry their own Markdown (backticks around names): kept, but nothing in
 /// them can end the cell or reach the reader as a control character.
+/// Words of `text` in lines of at most `width` characters (a longer word has a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn md_escape(s: &str) -> String {
     visible(&s.replace('\n', " "))
         .replace('|', "\\|")

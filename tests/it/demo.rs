@@ -1,6 +1,8 @@
 //! The embedded demo: the README's main command, the planted quirks, a clean variant, and
 //! determinism.
 
+use std::process::Command;
+
 use crate::common::*;
 
 /// The README's main command, the line as written.
@@ -460,4 +462,49 @@ fn ci_surfaces_json_junit_and_fail_on() {
         .concat(),
     );
     assert_eq!(strict.code, 1, "{}", strict.all());
+}
+
+/// The terminal at 80 columns and on a pseudo-terminal that reports width 0: every finding
+/// stacked, no line wider than the terminal, words whole.
+#[test]
+fn the_terminal_fits_narrow_and_unknown_widths() {
+    let spec = shop_spec();
+    for (columns, width) in [("80", 80), ("0", 80)] {
+        let w = Workdir::new();
+        let out = Command::new(env!("CARGO_BIN_EXE_realitycheck"))
+            .args([
+                "verify",
+                spec.to_str().unwrap(),
+                "--source",
+                &demo_prod_url(),
+            ])
+            .args(["--report", "out"])
+            .current_dir(w.path(""))
+            .env("CI", "true")
+            .env("COLUMNS", columns)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        let widest = stdout.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(
+            widest <= width,
+            "COLUMNS={columns}: a line of {widest}:\n{stdout}"
+        );
+        assert!(
+            stdout.contains("FAIL unseen_category orders.status"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("→ "),
+            "suggestions reach the terminal:\n{stdout}"
+        );
+        assert!(
+            stdout
+                .lines()
+                .last()
+                .unwrap_or("")
+                .contains("suggested-spec.toml")
+        );
+    }
 }
