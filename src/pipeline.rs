@@ -209,7 +209,11 @@ async fn extract_into(
     }
     let extraction = Extraction {
         source,
-        dialect: dialect.name().into(),
+        dialect: if extract::is_files(url) {
+            "files".into()
+        } else {
+            dialect.name().into()
+        },
         sample: spec.source.sample,
         source_schema: schema,
         columns: masked.columns,

@@ -14,6 +14,8 @@
 //! predicate on roots, `fk IN (parent's sample)` on children), so only sampled rows cross the
 //! network; SQLite, a local file with no hash function, is read whole and sampled in memory.
 
+mod files;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::{Context, bail};
@@ -55,13 +57,40 @@ pub fn unclassified_columns(spec: &Spec, schema: &[SourceTable]) -> Vec<(String,
     out
 }
 
+/// Whether a source is a folder of files rather than a database.
+pub fn is_files(source: &str) -> bool {
+    files::dir_of(source).is_some()
+}
+
+/// Where raw rows come from: a database session, or files read whole.
+enum Reader {
+    Db(AnyConnection),
+    Files(HashMap<String, files::FileTable>),
+}
+
 pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
-    let (mut conn, dialect) = db::connect(url, true, spec.source.statement_timeout_s).await?;
     let mut statements = Vec::new();
     let db_schema = spec.source.schema.as_deref();
-    let schema = introspect(&mut conn, dialect, db_schema, &mut statements)
-        .await
-        .with_context(|| format!("reading the schema of {}", db::redact_url(url)))?;
+    let (mut reader, dialect, schema) = match files::dir_of(url) {
+        Some(dir) => {
+            let (tables, read) = files::read_dir(&dir)?;
+            statements.extend(read);
+            let schema = files::schema(&tables);
+            (
+                Reader::Files(tables.into_iter().collect()),
+                Dialect::Sqlite,
+                schema,
+            )
+        }
+        None => {
+            let (mut conn, dialect) =
+                db::connect(url, true, spec.source.statement_timeout_s).await?;
+            let schema = introspect(&mut conn, dialect, db_schema, &mut statements)
+                .await
+                .with_context(|| format!("reading the schema of {}", db::redact_url(url)))?;
+            (Reader::Db(conn), dialect, schema)
+        }
+    };
     // From here on tables and columns go by their spec names; only SQL uses database names.
     let schema = to_spec_names(spec, schema);
 
@@ -139,10 +168,25 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
             dialect,
             schema: db_schema,
         };
-        let (sampled, source_rows, orphans) = if dialect == Dialect::Sqlite {
-            sample_in_memory(&mut conn, &job, &mut state, &mut statements).await
-        } else {
-            sample_in_database(&mut conn, &job, &mut state, &mut statements).await
+        let (sampled, source_rows, orphans) = match &mut reader {
+            Reader::Files(files) => {
+                let db_cols: Vec<&str> = present.iter().map(|c| t.db_column(c)).collect();
+                files::take(files, t.db(), &db_cols).map(|cols| {
+                    let keys = job.key_columns();
+                    let mut raw = RawTable::new(&t.name, &present, &keys);
+                    let n = cols.first().map_or(0, Vec::len);
+                    let mut cols: Vec<std::vec::IntoIter<Option<Vec<u8>>>> =
+                        cols.into_iter().map(Vec::into_iter).collect();
+                    for _ in 0..n {
+                        raw.push_row(cols.iter_mut().map(|c| c.next().flatten()).collect());
+                    }
+                    sample_rows(&job, raw, &mut state)
+                })
+            }
+            Reader::Db(conn) if dialect == Dialect::Sqlite => {
+                sample_in_memory(conn, &job, &mut state, &mut statements).await
+            }
+            Reader::Db(conn) => sample_in_database(conn, &job, &mut state, &mut statements).await,
         }
         .with_context(|| format!("reading table `{}` from {}", t.name, db::redact_url(url)))?;
         state.sampled.insert(t.name.clone());
@@ -233,6 +277,16 @@ impl TableJob<'_> {
         Ok(format!(" ORDER BY {}", cols.join(", ")))
     }
 
+    /// The columns sampling may read back: the key and the foreign keys.
+    fn key_columns(&self) -> Vec<&str> {
+        self.table
+            .key
+            .iter()
+            .map(String::as_str)
+            .chain(self.table.references().map(|(c, _, _)| c.name.as_str()))
+            .collect()
+    }
+
     fn key(&self) -> Option<&str> {
         self.table
             .key
@@ -267,11 +321,16 @@ async fn sample_in_memory(
     state: &mut SampleState,
     statements: &mut Vec<String>,
 ) -> anyhow::Result<Sampled> {
-    let t = job.table;
     let sql = format!("{}{}", job.select()?, job.order_by()?);
     let full = fetch(conn, job, &sql).await?;
     statements.push(sql);
+    Ok(sample_rows(job, full, state))
+}
 
+/// Samples a table read whole, in memory: roots by a SHA-256 of (seed, table, key), children by
+/// their parent's sampled keys, orphans at the root rate. Counts orphans per `ref` column.
+fn sample_rows(job: &TableJob<'_>, full: RawTable, state: &mut SampleState) -> Sampled {
+    let t = job.table;
     let key_cells = job
         .key()
         .and_then(|k| full.column_index(k))
@@ -326,7 +385,7 @@ async fn sample_in_memory(
             .filter_map(|(key, _)| key)
             .collect(),
     );
-    Ok((sampled, source_rows, orphans))
+    (sampled, source_rows, orphans)
 }
 
 /// Samples in the database: a keyed-hash predicate on root tables' keys, and children selected by
@@ -457,13 +516,7 @@ async fn fetch(
 ) -> anyhow::Result<RawTable> {
     let (dialect, columns) = (job.dialect, job.present);
     // Sampling reads back the key and the foreign keys; nothing else of a raw row.
-    let keys: Vec<&str> = job
-        .table
-        .key
-        .iter()
-        .map(String::as_str)
-        .chain(job.table.references().map(|(c, _, _)| c.name.as_str()))
-        .collect();
+    let keys = job.key_columns();
     let mut raw = RawTable::new(&job.table.name, columns, &keys);
     let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
