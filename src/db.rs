@@ -106,6 +106,27 @@ impl Dialect {
     }
 }
 
+/// What to try next for a connection that failed, from the driver's message.
+fn connection_hint(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("refused") {
+        ": nothing listens there. Is the server running, and are the host and port right?"
+    } else if m.contains("password authentication failed")
+        || m.contains("access denied")
+        || m.contains("authentication")
+    {
+        ": the server refused these credentials. Check the user and its password (never printed here)"
+    } else if m.contains("does not exist") || m.contains("unknown database") {
+        ": the server is up but has no such database. Check the database name in the URL"
+    } else if m.contains("tls") || m.contains("ssl") || m.contains("certificate") {
+        ": TLS failed. Check `sslmode` in the URL (require, verify-full) and the server's certificate"
+    } else if m.contains("name or service not known") || m.contains("failed to lookup") {
+        ": the host name does not resolve. Check the host in the URL"
+    } else {
+        ""
+    }
+}
+
 /// A connection string with every secret removed (see [`crate::secret`]).
 pub fn redact_url(url: &str) -> String {
     crate::secret::redact(url)
@@ -163,7 +184,10 @@ pub async fn connect(
                 "timed out after 30 s connecting to {source}: is the server up and the host and port right?"
             )
         })?
-        .with_context(|| format!("connecting to {source}"))?;
+        .map_err(|e| {
+            let hint = connection_hint(&e.to_string());
+            anyhow::Error::from(e).context(format!("connecting to {source}{hint}"))
+        })?;
     let setup: Vec<String> = match (dialect, read_only) {
         (Dialect::Sqlite, true) => vec!["PRAGMA query_only = 1".into()],
         (Dialect::Postgres, true) => vec![

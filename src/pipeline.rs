@@ -381,6 +381,11 @@ pub async fn verify(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyhow
 }
 
 async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyhow::Result<Report> {
+    // The source is tried before anything is generated: a wrong URL fails in a second.
+    if !extract::is_files(source) {
+        let (conn, _) = crate::db::connect(source, true, spec.source.statement_timeout_s).await?;
+        drop(conn);
+    }
     let mut stages = Vec::new();
     let mut written: Vec<(PathBuf, String)> = Vec::new();
     let mut clock = Instant::now();

@@ -33,6 +33,12 @@ pub enum Outcome {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (`-vv` for everything).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,12 +202,19 @@ impl std::io::Write for ScrubbedStderr {
     }
 }
 
-fn init_logging() {
+fn init_logging(quiet: bool, verbose: u8) {
     let ansi = std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none()
         && std::env::var_os("NO_COLOR").is_none();
+    // RUST_LOG wins; then -q / -v.
+    let level = match (quiet, verbose) {
+        (true, _) => "realitycheck=warn",
+        (_, 0) => "realitycheck=info",
+        (_, 1) => "realitycheck=debug",
+        _ => "realitycheck=trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("realitycheck=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     // A panic message never carries a raw value by design; it cannot carry a secret either.
     std::panic::set_hook(Box::new(|info| {
         // A panic inside Polars that `frame::sql_collect` turns into an error is not shown.
@@ -273,7 +286,7 @@ fn print_report(report: &Report, dir: &Path, format: Format) -> anyhow::Result<(
 
 pub fn main() -> anyhow::Result<Outcome> {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.quiet, cli.verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -176,13 +176,16 @@ impl Report {
         let _ = writeln!(s, "# realitycheck: {}\n", md_cell(&self.domain));
         let _ = writeln!(s, "**{}**\n", self.verdict_line());
         let notable: Vec<&Finding> = self.notable().collect();
-        if !notable.is_empty() {
+        // A pull-request comment stays readable and under the hosts' size limits: the top
+        // findings in the table, the rest folded away (and all of them in report.html).
+        let (top, rest) = notable.split_at(notable.len().min(SUMMARY_TOP));
+        let table = |s: &mut String, rows: &[&Finding]| {
             let _ = writeln!(
                 s,
                 "| severity | kind | where | metric | value | threshold | finding | suggested change |"
             );
             let _ = writeln!(s, "|---|---|---|---|---:|---:|---|---|");
-            for f in notable {
+            for f in rows {
                 let _ = writeln!(
                     s,
                     "| {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -192,11 +195,35 @@ impl Report {
                     md_cell(&f.metric),
                     fmt_num(f.value),
                     fmt_num(f.threshold),
-                    md_escape(&f.message),
-                    md_escape(f.suggestion.as_deref().unwrap_or(""))
+                    md_escape(&truncate(&f.message, 400)),
+                    md_escape(&truncate(f.suggestion.as_deref().unwrap_or(""), 300))
                 );
             }
+        };
+        if !top.is_empty() {
+            table(&mut s, top);
         }
+        if !rest.is_empty() {
+            let shown = &rest[..rest.len().min(SUMMARY_MORE)];
+            let _ = writeln!(
+                s,
+                "\n<details><summary>{} more findings</summary>\n",
+                rest.len()
+            );
+            table(&mut s, shown);
+            if rest.len() > shown.len() {
+                let _ = writeln!(
+                    s,
+                    "\n… and {} more in report.html and report.json.",
+                    rest.len() - shown.len()
+                );
+            }
+            let _ = writeln!(s, "\n</details>");
+        }
+        let _ = writeln!(
+            s,
+            "\nThe full report: `report.html` (every finding with its evidence) and `report.json`."
+        );
         let _ = writeln!(
             s,
             "\nrealitycheck {} · spec sha256 `{}` · {}",
@@ -210,6 +237,21 @@ impl Report {
 
 /// Finding messages carry their own Markdown (backticks around names): kept, but nothing in
 /// them can end the cell or reach the reader as a control character.
+/// Findings in the summary's table; the next `SUMMARY_MORE` are folded in a `<details>`.
+const SUMMARY_TOP: usize = 20;
+const SUMMARY_MORE: usize = 200;
+
+/// At most `max` characters, with an ellipsis when cut.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
 /// Words of `text` in lines of at most `width` characters (a longer word has a line of its own).
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -327,5 +369,43 @@ impl Report {
         }
         s.push_str("  </testsuite>\n</testsuites>\n");
         s
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+    use crate::compare::Kind;
+
+    fn finding(i: usize) -> Finding {
+        Finding {
+            id: format!("id{i}"),
+            kind: Kind::Distribution,
+            table: "t".into(),
+            column: Some(format!("c{i}")),
+            metric: "ks_adjusted".into(),
+            value: 0.5,
+            threshold: 0.1,
+            severity: Severity::Fail,
+            message: "x".repeat(1000),
+            suggestion: None,
+            spec_change: None,
+            details: Default::default(),
+        }
+    }
+
+    /// 300 failing findings: the summary's table holds the top 20, 200 more are folded away,
+    /// the rest are counted, and no cell carries a whole 1,000-character message.
+    #[test]
+    fn the_summary_is_capped() {
+        let r = Report::new("d", "abc", (0..300).map(finding).collect(), Vec::new());
+        let md = r.to_markdown();
+        let (head, folded) = md.split_once("<details>").expect("folded findings");
+        assert_eq!(head.matches("| fail |").count(), 20);
+        assert_eq!(folded.matches("| fail |").count(), 200);
+        assert!(folded.contains("280 more findings"), "{folded}");
+        assert!(md.contains("… and 80 more in report.html"));
+        assert!(!md.contains(&"x".repeat(401)));
+        assert!(md.len() < 200_000, "{}", md.len());
     }
 }

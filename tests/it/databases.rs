@@ -176,3 +176,32 @@ fn passwords_never_reach_error_messages() {
         r.stderr
     );
 }
+
+/// A source that cannot be reached fails before anything is generated, with what to try next,
+/// and without the password.
+#[test]
+fn an_unreachable_source_fails_first_with_a_hint() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    for (url, hint) in [
+        (
+            "postgres://reader:Sup3rS3cret@127.0.0.1:1/shop".to_string(),
+            "Is the server running",
+        ),
+        (
+            format!("{}/rc_no_such_database_here", pg_base()),
+            "no such database",
+        ),
+    ] {
+        let r = w.verify(&spec, &url, "out");
+        assert_eq!(r.code, 2, "{}", r.all());
+        assert!(r.stderr.contains(hint), "{}", r.stderr);
+        assert!(!r.all().contains("Sup3rS3cret"), "{}", r.all());
+        assert!(!w.path("out").exists(), "nothing was written");
+        assert!(
+            !r.stderr.contains("generated"),
+            "nothing was generated: {}",
+            r.stderr
+        );
+    }
+}
