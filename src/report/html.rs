@@ -22,7 +22,10 @@ th{background:#f4f4f4}.sev-fail{color:#b3261e;font-weight:600}.sev-warn{color:#8
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:16px}\
 .card{border:1px solid #ddd;border-radius:6px;padding:8px}.card h3{font-size:1em;margin:0 0 4px}\
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}small{color:#666}\
-code{background:#f4f4f4;padding:0 3px}";
+code{background:#f4f4f4;padding:0 3px}.finding-card{border:1px solid #ddd;border-left:4px solid #b3261e;\
+border-radius:6px;padding:8px 12px;margin:12px 0}.finding-card.warn{border-left-color:#c88a00}\
+.finding-card h3{font-size:1.05em;margin:0 0 6px}.finding-card dl{display:grid;grid-template-columns:max-content 1fr;\
+gap:2px 12px;margin:6px 0}.finding-card dt{color:#666}.evidence{max-width:420px}a{color:#1a56b0}";
 
 const SYNTH: &str = "#3b6fd8";
 const PROD: &str = "#e8710a";
@@ -114,6 +117,96 @@ fn categories_svg(cats: &[(String, f64, f64)]) -> String {
     s
 }
 
+/// Escaped text with its Markdown code spans (`name`) shown as code.
+fn rich(s: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in esc(s).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// A finding's supporting numbers as a definition list (scalars only; long lists are in
+/// report.json).
+fn details(f: &crate::compare::Finding) -> String {
+    let mut s = String::from("<dl>");
+    let _ = write!(
+        s,
+        "<dt>metric</dt><dd><code>{}</code></dd><dt>value</dt><dd>{}</dd><dt>threshold</dt><dd>{}</dd>",
+        esc(&f.metric),
+        fmt_num(f.value),
+        fmt_num(f.threshold)
+    );
+    for (k, v) in &f.details {
+        let shown = match v {
+            serde_json::Value::Number(n) => n.as_f64().map(fmt_num),
+            serde_json::Value::String(t) => Some(esc(t)),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            serde_json::Value::Array(a) if a.len() <= 8 && a.iter().all(|x| !x.is_object()) => {
+                Some(esc(&serde_json::to_string(a).unwrap_or_default()))
+            }
+            _ => None,
+        };
+        if let Some(shown) = shown {
+            let _ = write!(s, "<dt>{}</dt><dd>{shown}</dd>", esc(k));
+        }
+    }
+    s.push_str("</dl>");
+    s
+}
+
+/// One card per failing or warning finding: what was measured, why it fails, what to change,
+/// and the column's distributions side by side where the report has them.
+fn finding_card(r: &Report, f: &crate::compare::Finding) -> String {
+    let sev = f.severity.as_str();
+    let mut s = format!(
+        "<section class=\"finding-card {sev}\" id=\"f-{}\"><h3><span class=\"sev-{sev}\">{sev}</span> {} <code>{}</code></h3><p>{}</p>",
+        esc(&f.id),
+        f.kind.as_str(),
+        esc(&f.location()),
+        rich(&f.message)
+    );
+    if let Some(sugg) = &f.suggestion {
+        let _ = write!(
+            s,
+            "<p><strong>Suggested change:</strong> {}</p>",
+            rich(sugg)
+        );
+    }
+    s.push_str(&details(f));
+    let parts: Vec<&str> = f
+        .column
+        .as_deref()
+        .map_or(Vec::new(), |c| c.split('+').collect());
+    for part in parts {
+        if let Some(v) = r
+            .columns
+            .iter()
+            .find(|v| v.table == f.table && v.column == part)
+        {
+            let _ = write!(
+                s,
+                "<div class=\"evidence\"><small>{}</small>{}</div>",
+                esc(part),
+                card(v, false)
+            );
+        }
+    }
+    if f.kind.as_str() == "unseen_shape" {
+        s.push_str(SHAPE_LEGEND);
+    }
+    s.push_str("</section>");
+    s
+}
+
+const SHAPE_LEGEND: &str = "<p><small>Shapes: <code>9</code> a digit, <code>A</code> a run of upper-case letters, \
+<code>a</code> a run of lower-case letters, <code>?</code> a control or invisible character, <code>*</code> any \
+other non-ASCII symbol; everything else stands for itself.</small></p>";
+
 fn card(v: &ColumnView, flagged: bool) -> String {
     let mut s = format!(
         "<div class=\"card\"><h3>{}<code>{}.{}</code></h3>",
@@ -157,21 +250,34 @@ pub fn render(r: &Report) -> String {
         esc(&r.created_at),
         d = esc(&r.domain),
     );
-    s.push_str("<h2>Findings</h2><table><tr><th>severity</th><th>kind</th><th>where</th><th>value</th><th>threshold</th><th>finding</th><th>suggested change</th></tr>");
-    for f in r.findings.iter().filter(|f| f.severity != Severity::Info) {
+    s.push_str("<h2>Findings</h2><table><tr><th>severity</th><th>kind</th><th>where</th><th>metric</th><th>value</th><th>threshold</th><th>finding</th><th>suggested change</th></tr>");
+    let notable: Vec<&crate::compare::Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .collect();
+    for f in &notable {
         let _ = write!(
             s,
-            "<tr><td class=\"sev-{sev}\">{sev}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"sev-{sev}\">{sev}</td><td>{}</td><td><a href=\"#f-{}\"><code>{}</code></a></td><td><code>{}</code></td><td title=\"measured value\">{}</td><td title=\"fails above this\">{}</td><td>{}</td><td>{}</td></tr>",
             f.kind.as_str(),
+            esc(&f.id),
             esc(&f.location()),
+            esc(&f.metric),
             fmt_num(f.value),
             fmt_num(f.threshold),
-            esc(&f.message),
-            esc(f.suggestion.as_deref().unwrap_or("")),
+            rich(&f.message),
+            rich(f.suggestion.as_deref().unwrap_or("")),
             sev = f.severity.as_str(),
         );
     }
     s.push_str("</table>");
+    if !notable.is_empty() {
+        s.push_str("<h2>What failed, and why</h2>");
+        for f in &notable {
+            s.push_str(&finding_card(r, f));
+        }
+    }
     let _ = write!(
         s,
         "<h2>Columns</h2><p class=\"legend\"><span style=\"background:{SYNTH}\"></span>synthetic\

@@ -130,6 +130,37 @@ fn readme_main_command_finds_every_planted_quirk() {
         html.contains("FAIL") && html.contains("<svg") && !html.contains("<script"),
         "a self-contained page"
     );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no network"
+    );
+    // A card for each failing finding, each reached from the findings table.
+    for f in report["findings"].as_array().unwrap() {
+        if f["severity"] != "fail" {
+            continue;
+        }
+        let id = f["id"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("class=\"finding-card fail\" id=\"f-{id}\"")),
+            "no card for {f}"
+        );
+        assert!(
+            html.contains(&format!("href=\"#f-{id}\"")),
+            "no link to {id}"
+        );
+    }
+    assert_eq!(
+        html.matches("class=\"finding-card fail\"").count() as u64,
+        report["counts"]["fail"].as_u64().unwrap()
+    );
+    assert!(
+        html.contains("Shapes: <code>9</code> a digit"),
+        "shape notation explained"
+    );
+    assert!(
+        !html.contains('`'),
+        "Markdown code spans are rendered, not shown"
+    );
 
     // Every artifact, and the run manifest with a time for each stage.
     for f in [
