@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the test databases run: PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and
 # MariaDB on 127.0.0.1:3306 (root, empty password). On a fresh Debian machine it installs them
-# with apt-get and starts them. Idempotent; does nothing when both already answer.
+# with apt-get and starts them, and installs headless Chromium for the report.html browser test.
+# Idempotent; does nothing when all are there.
 # Test machines only: it opens trust/empty-password access on localhost.
 set -euo pipefail
 
@@ -55,3 +56,9 @@ if ! my_ok; then
   my_ok || { log "MariaDB does not answer on 127.0.0.1:3306"; exit 1; }
 fi
 log "PostgreSQL and MariaDB are up"
+
+# Headless Chromium for the browser test of report.html; without it that test says it skipped.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  log "installing Chromium (for the report.html browser test)"
+  apt_install chromium || log "could not install Chromium: the browser test will be skipped"
+fi

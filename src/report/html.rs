@@ -17,13 +17,13 @@ fn esc(s: &str) -> String {
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
 h1{font-size:1.5em}.pass{color:#176b2c}.fail{color:#b3261e}table{border-collapse:collapse;width:100%}\
-td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}\
+td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
 th{background:#f4f4f4}.sev-fail{color:#b3261e;font-weight:600}.sev-warn{color:#8a5a00;font-weight:600}\
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:16px}\
 .card{border:1px solid #ddd;border-radius:6px;padding:8px}.card h3{font-size:1em;margin:0 0 4px}\
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}small{color:#666}\
 code{background:#f4f4f4;padding:0 3px}.finding-card{border:1px solid #ddd;border-left:4px solid #b3261e;\
-border-radius:6px;padding:8px 12px;margin:12px 0}.finding-card.warn{border-left-color:#c88a00}\
+border-radius:6px;padding:8px 12px;margin:12px 0}.finding-card.card-warn{border-left-color:#c88a00}\
 .finding-card h3{font-size:1.05em;margin:0 0 6px}.finding-card dl{display:grid;grid-template-columns:max-content 1fr;\
 gap:2px 12px;margin:6px 0}.finding-card dt{color:#666}.evidence{max-width:420px}a{color:#1a56b0}";
 
@@ -164,7 +164,7 @@ fn details(f: &crate::compare::Finding) -> String {
 fn finding_card(r: &Report, f: &crate::compare::Finding) -> String {
     let sev = f.severity.as_str();
     let mut s = format!(
-        "<section class=\"finding-card {sev}\" id=\"f-{}\"><h3><span class=\"sev-{sev}\">{sev}</span> {} <code>{}</code></h3><p>{}</p>",
+        "<section class=\"finding-card card-{sev}\" id=\"f-{}\"><h3><span class=\"sev-{sev}\">{sev}</span> {} <code>{}</code></h3><p>{}</p>",
         esc(&f.id),
         f.kind.as_str(),
         esc(&f.location()),

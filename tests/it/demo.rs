@@ -141,7 +141,7 @@ fn readme_main_command_finds_every_planted_quirk() {
         }
         let id = f["id"].as_str().unwrap();
         assert!(
-            html.contains(&format!("class=\"finding-card fail\" id=\"f-{id}\"")),
+            html.contains(&format!("class=\"finding-card card-fail\" id=\"f-{id}\"")),
             "no card for {f}"
         );
         assert!(
@@ -150,7 +150,7 @@ fn readme_main_command_finds_every_planted_quirk() {
         );
     }
     assert_eq!(
-        html.matches("class=\"finding-card fail\"").count() as u64,
+        html.matches("class=\"finding-card card-fail\"").count() as u64,
         report["counts"]["fail"].as_u64().unwrap()
     );
     assert!(
@@ -644,4 +644,102 @@ fn invalid_utf8_in_csv_is_counted() {
         .find(|f| f["kind"] == "encoding_anomaly")
         .unwrap_or_else(|| panic!("{report:#}"));
     assert_eq!(f["details"]["invalid_utf8"], 5, "{f}");
+}
+
+/// report.html in a real browser (headless Chromium, installed by scripts/services.sh where
+/// missing): it loads, every failing finding has its card in the rendered page, no console error
+/// and no network request (every host name fails to resolve, so a request would be an error);
+/// a screenshot is written to the test's temporary folder.
+#[test]
+fn the_html_report_loads_in_a_browser() {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(browser) = browser else {
+        eprintln!(
+            "SKIPPED the_html_report_loads_in_a_browser: no Chromium here (scripts/services.sh installs it with apt-get)"
+        );
+        return;
+    };
+    let w = Workdir::new();
+    let r = w.verify(&shop_spec(), &demo_prod_url(), "out");
+    assert_eq!(r.code, 1, "{}", r.all());
+    let page = format!("file://{}", w.path("out/report.html").display());
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-html.png");
+    let _ = std::fs::remove_file(&shot);
+    let common = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--enable-logging=stderr",
+        "--v=0",
+    ];
+    let net = w.path("net.json");
+    let dom = Command::new(browser)
+        .args(common)
+        .arg(format!("--log-net-log={}", net.display()))
+        .arg("--dump-dom")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let rendered = String::from_utf8_lossy(&dom.stdout);
+    let fails = report_json(&w.path("out"))["counts"]["fail"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(
+        rendered.matches("class=\"finding-card card-fail\"").count(),
+        fails
+    );
+    // The page has no script: any console message at all is a fault.
+    let log = String::from_utf8_lossy(&dom.stderr);
+    for line in log.lines() {
+        assert!(!line.contains(":CONSOLE"), "{line}");
+    }
+    // The page asks for nothing over the network. The browser's own services (updates, time,
+    // accounts) are not the page's.
+    let netlog = std::fs::read_to_string(&net).unwrap_or_default();
+    let browser_own = ["google.com", "googleapis.com", "gvt1.com", "gstatic.com"];
+    for url in netlog
+        .split("\"url\":\"")
+        .skip(1)
+        .filter_map(|x| x.split('"').next())
+    {
+        let Some(rest) = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+        else {
+            continue;
+        };
+        let host = rest.split(['/', ':', '?']).next().unwrap_or("");
+        assert!(
+            browser_own
+                .iter()
+                .any(|b| host == *b || host.ends_with(&format!(".{b}"))),
+            "the page requested {url}"
+        );
+    }
+    let screenshot = Command::new(browser)
+        .args(common)
+        .arg("--window-size=1280,2400")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(screenshot.status.success());
+    assert!(
+        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
+        "a screenshot at {}",
+        shot.display()
+    );
 }
