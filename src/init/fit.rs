@@ -251,6 +251,24 @@ fn shape_formats(present: &[&str], k: u64) -> Option<String> {
     ))
 }
 
+/// The k-th fewest and k-th most words of the non-empty values: a range no single value
+/// sets by itself.
+fn word_range(present: &[&str], k: u64) -> (u64, u64) {
+    let mut words: Vec<u64> = present
+        .iter()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split_whitespace().count() as u64)
+        .collect();
+    words.sort_unstable();
+    let kk = (k as usize).min(words.len().max(1)) - 1;
+    let lo = words.get(kk).copied().unwrap_or(1);
+    let hi = words
+        .get(words.len().saturating_sub(kk + 1))
+        .copied()
+        .unwrap_or(1);
+    (lo, hi.max(lo))
+}
+
 /// Several formats in one column: kept in the draft (production has them), listed for review
 /// because the rarer ones are often legacy.
 fn mixed_formats(formats: &str, quirks: &mut Vec<String>) {
@@ -413,20 +431,8 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
             ("name", _) => "gen = \"person_name\"".to_string(),
             ("street_address", _) => "gen = \"street_address\"".to_string(),
             ("free_text", LogicalType::Text) => {
-                let mut words: Vec<u64> = present
-                    .iter()
-                    .map(|v| v.split_whitespace().count() as u64)
-                    .collect();
-                words.sort_unstable();
-                let kk = (k as usize).min(words.len().max(1)) - 1;
-                let (lo, hi) = (
-                    words.get(kk).copied().unwrap_or(1),
-                    words
-                        .get(words.len().saturating_sub(kk + 1))
-                        .copied()
-                        .unwrap_or(1),
-                );
-                format!("gen = \"words\", min = {lo}, max = {}", hi.max(lo))
+                let (lo, hi) = word_range(&present, k);
+                format!("gen = \"words\", min = {lo}, max = {hi}")
             }
             ("postcode", _) => "gen = \"postcode\"".to_string(),
             (_, t) if t.is_temporal() => {
@@ -656,20 +662,7 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                     mixed_formats(&formats, &mut quirks);
                     format!("{{ {formats}{empty_rate}{extra} }}")
                 } else {
-                    let mut words: Vec<u64> = present
-                        .iter()
-                        .filter(|v| !v.is_empty())
-                        .map(|v| v.split_whitespace().count() as u64)
-                        .collect();
-                    words.sort_unstable();
-                    let kk = (k as usize).min(words.len().max(1)) - 1;
-                    let (lo, hi) = (
-                        words.get(kk).copied().unwrap_or(1),
-                        words
-                            .get(words.len().saturating_sub(kk + 1))
-                            .copied()
-                            .unwrap_or(1),
-                    );
+                    let (lo, hi) = word_range(&present, k);
                     comments
                         .push("free text: its words are not production's, only their count".into());
                     format!(
