@@ -29,9 +29,19 @@ pub struct Histogram {
     pub production: Vec<f64>,
     /// Production bins withheld because fewer than `k` rows fell in them.
     pub withheld_bins: usize,
+    /// The spec's declared range, drawn on the axis: production bars beyond it are the values
+    /// the spec does not allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<(Option<f64>, Option<f64>)>,
 }
 
-fn histogram(a: &[f64], b: &[f64], k: u64, timestamp: bool) -> Option<Histogram> {
+fn histogram(
+    a: &[f64],
+    b: &[f64],
+    k: u64,
+    timestamp: bool,
+    declared: Option<(Option<f64>, Option<f64>)>,
+) -> Option<Histogram> {
     // Production with fewer than 2k values has no k-safe range to draw.
     if a.is_empty() || (b.len() as u64) < 2 * k.max(1) {
         return None;
@@ -44,8 +54,13 @@ fn histogram(a: &[f64], b: &[f64], k: u64, timestamp: bool) -> Option<Histogram>
     let kk = (k.max(1) as usize).min(sorted.len());
     let (plo, phi) = (sorted[kk - 1], sorted[sorted.len() - kk]);
     let (plo, phi) = if plo <= phi { (plo, phi) } else { (phi, plo) };
-    let lo = a.iter().copied().fold(plo, f64::min);
-    let hi = a.iter().copied().fold(phi, f64::max);
+    let mut lo = a.iter().copied().fold(plo, f64::min);
+    let mut hi = a.iter().copied().fold(phi, f64::max);
+    // The declared bounds are on the axis too, so what lies beyond them shows.
+    if let Some((dlo, dhi)) = declared {
+        lo = dlo.filter(|x| x.is_finite()).map_or(lo, |d| lo.min(d));
+        hi = dhi.filter(|x| x.is_finite()).map_or(hi, |d| hi.max(d));
+    }
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return None;
     }
@@ -74,6 +89,7 @@ fn histogram(a: &[f64], b: &[f64], k: u64, timestamp: bool) -> Option<Histogram>
             })
             .collect(),
         withheld_bins,
+        declared,
     })
 }
 
@@ -96,7 +112,7 @@ pub fn views(
             let key = (t.name.clone(), c.name.clone());
             let ts = c.logical_type(spec).is_some_and(|t| t.is_temporal());
             let histogram = match (ss.get(&key), ps.get(&key)) {
-                (Some(a), Some(b)) => histogram(a, b, pp.disclosure_k, ts),
+                (Some(a), Some(b)) => histogram(a, b, pp.disclosure_k, ts, c.declared_range()),
                 _ => None,
             };
             let mut categories = Vec::new();
@@ -141,16 +157,19 @@ mod tests {
         let a: Vec<f64> = (0..100).map(|i| i as f64).collect();
         let mut b: Vec<f64> = (0..100).map(|i| i as f64 * 2.0).collect();
         b.push(100_000.0); // one extreme row: never an axis label
-        let h = histogram(&a, &b, 5, false).expect("a histogram");
+        let h = histogram(&a, &b, 5, false, None).expect("a histogram");
         assert_eq!(h.edges.len(), BINS + 1);
         assert_eq!(h.edges[0], 0.0);
         assert!(h.edges[BINS] < 1000.0, "{:?}", h.edges);
         assert!((h.synthetic.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         let mut sparse: Vec<f64> = vec![0.0; 10];
         sparse.extend([50.0, 99.0]);
-        let h = histogram(&a, &sparse, 5, false).expect("a histogram");
+        let h = histogram(&a, &sparse, 5, false, None).expect("a histogram");
         assert_eq!(h.withheld_bins, 2, "{h:?}");
         // Fewer than 2k production values: no k-safe range, no histogram.
-        assert!(histogram(&a, &sparse[..9], 5, false).is_none());
+        assert!(histogram(&a, &sparse[..9], 5, false, None).is_none());
+        // A declared range wider than the data widens the axis to show it.
+        let h = histogram(&a, &b, 5, false, Some((Some(-50.0), Some(500.0)))).expect("a histogram");
+        assert_eq!((h.edges[0], h.edges[BINS]), (-50.0, 500.0));
     }
 }

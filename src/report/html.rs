@@ -72,6 +72,21 @@ fn histogram_svg(h: &Histogram) -> String {
         h.edges.first().copied().unwrap_or(0.0),
         h.edges.last().copied().unwrap_or(0.0),
     );
+    // The spec's bounds as dashed lines: production bars outside them are out of range.
+    if let Some((dlo, dhi)) = h.declared
+        && hi > lo
+    {
+        for (d, label) in [(dlo, "spec min"), (dhi, "spec max")] {
+            if let Some(d) = d.filter(|d| (lo..=hi).contains(d)) {
+                let x = (d - lo) / (hi - lo) * w;
+                let _ = write!(
+                    s,
+                    "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"0\" y2=\"{ht}\" stroke=\"#222\" stroke-dasharray=\"3,2\"><title>{label}: {}</title></line>",
+                    esc(&axis_label(d, h.timestamp))
+                );
+            }
+        }
+    }
     let _ = write!(
         s,
         "<text x=\"0\" y=\"{}\" font-size=\"10\">{}</text><text x=\"{w}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text></svg>",
