@@ -17,7 +17,8 @@ fn esc(s: &str) -> String {
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
 h1{font-size:1.5em}.pass{color:#176b2c}.fail{color:#b3261e}table{border-collapse:collapse;width:100%}\
-td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
+td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}td{overflow-wrap:anywhere}\
+th{white-space:nowrap}td:nth-child(-n+2),td:nth-child(5),td:nth-child(6){overflow-wrap:normal;white-space:nowrap}\
 th{background:#f4f4f4}.sev-fail{color:#b3261e;font-weight:600}.sev-warn{color:#8a5a00;font-weight:600}\
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:16px}\
 .card{border:1px solid #ddd;border-radius:6px;padding:8px}.card h3{font-size:1em;margin:0 0 4px}\
