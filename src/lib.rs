@@ -21,6 +21,7 @@ pub mod mask;
 pub mod output;
 pub mod pipeline;
 pub mod profile;
+pub mod progress;
 pub mod report;
 pub mod secret;
 pub mod spec;

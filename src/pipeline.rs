@@ -399,10 +399,12 @@ async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyho
 
     let synth_dir = dir.join("synthetic");
     let prod_dir = dir.join("production");
+    let spinner = crate::progress::Spinner::start("reading and masking production");
     // Production first: a source that cannot be read fails before any work is done.
     let (prod, w, guard) = extract_into(spec, source, &prod_dir, dir).await?;
     written.extend(w);
     lap("extract_mask", &mut stages);
+    spinner.stage("generating synthetic data");
 
     let synth = generate_into(spec, &synth_dir, None, scale, None, false, None).await?;
     written.extend(
@@ -413,6 +415,7 @@ async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyho
             .map(|t| (synth_dir.join(&t.file), t.sha256.clone())),
     );
     lap("generate", &mut stages);
+    spinner.stage("profiling both sides");
 
     // The frames just written are still in memory: profile them rather than read them back.
     let (sp, ss) = profile::profile_tables(spec, &synth.dataset, &synth.tables)?;
@@ -423,6 +426,7 @@ async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyho
         written.push((path.clone(), p.write(&path)?));
     }
     lap("profile", &mut stages);
+    spinner.stage("comparing and writing the report");
 
     let report = report(spec, &sp, &pp, &ss, &ps);
     lap("compare", &mut stages);

@@ -287,6 +287,12 @@ fn print_report(report: &Report, dir: &Path, format: Format) -> anyhow::Result<(
 pub fn main() -> anyhow::Result<Outcome> {
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
+    crate::progress::enable(
+        !cli.quiet
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            && std::env::var_os("NO_COLOR").is_none(),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
