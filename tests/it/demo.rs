@@ -681,7 +681,19 @@ fn the_html_report_loads_in_a_browser() {
         "--v=0",
     ];
     let net = w.path("net.json");
-    let dom = Command::new(browser)
+    // Never let a browser hang the suite: `timeout` stops it after a minute.
+    let run = |extra: &[String]| {
+        Command::new("timeout")
+            .arg("60")
+            .arg(browser)
+            .args(common)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let dom = Command::new("timeout")
+        .arg("60")
+        .arg(browser)
         .args(common)
         .arg(format!("--log-net-log={}", net.display()))
         .arg("--dump-dom")
@@ -729,13 +741,11 @@ fn the_html_report_loads_in_a_browser() {
             "the page requested {url}"
         );
     }
-    let screenshot = Command::new(browser)
-        .args(common)
-        .arg("--window-size=1280,2400")
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(&page)
-        .output()
-        .unwrap();
+    let screenshot = run(&[
+        "--window-size=1280,2400".to_string(),
+        format!("--screenshot={}", shot.display()),
+        page.clone(),
+    ]);
     assert!(screenshot.status.success());
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
