@@ -97,6 +97,9 @@ pub enum Command {
         /// Read at most this many rows of each table.
         #[arg(long)]
         sample: Option<u64>,
+        /// The schema to draft (PostgreSQL schema, MySQL database); default the connection's.
+        #[arg(long)]
+        schema: Option<String>,
         /// Values seen fewer than this many times are never written.
         #[arg(long, default_value_t = 5)]
         k: u64,
@@ -362,6 +365,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             tables,
             exclude,
             sample,
+            schema,
             k,
             force,
         } => {
@@ -395,6 +399,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 sample,
                 k,
                 domain,
+                schema,
             })
             .await?;
             let (text, added) = match &update {

@@ -38,6 +38,8 @@ pub struct Options {
     pub k: u64,
     /// The domain's name in the draft.
     pub domain: String,
+    /// The database schema to draft (PostgreSQL schema, MySQL database); `None`: the default.
+    pub schema: Option<String>,
 }
 
 struct DbColumn {
@@ -98,13 +100,37 @@ fn logical_of(dialect: Dialect, db_type: &str) -> (LogicalType, Option<(u8, u8)>
     (LogicalType::Text, None)
 }
 
+/// Rows of a catalogue query as text. With `schema`, the query's default schema (PostgreSQL's
+/// `current_schema()`, MySQL's `DATABASE()`) becomes that schema, bound as a parameter.
 async fn strings(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     sql: &'static str,
+    schema: Option<&str>,
     statements: &mut Vec<String>,
 ) -> anyhow::Result<Vec<Vec<Option<String>>>> {
-    statements.push(sql.to_string());
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    let (text, bind) = match (schema, dialect) {
+        (Some(sc), Dialect::Postgres) => (sql.replace("current_schema()", "$1"), Some(sc)),
+        (Some(sc), Dialect::MySql) => (sql.replace("DATABASE()", "?"), Some(sc)),
+        _ => (sql.to_string(), None),
+    };
+    statements.push(match bind {
+        Some(sc) => format!("{text} -- schema: {sc:?}"),
+        None => text.clone(),
+    });
+    // PostgreSQL reuses $1; MySQL needs one bind per `?`.
+    let mut q = sqlx::query(AssertSqlSafe(text.clone()));
+    if let Some(sc) = bind {
+        let n = if dialect == Dialect::MySql {
+            text.matches('?').count()
+        } else {
+            1
+        };
+        for _ in 0..n {
+            q = q.bind(sc.to_string());
+        }
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
             (0..r.columns().len())
@@ -125,8 +151,12 @@ async fn strings(
 async fn schema(
     conn: &mut AnyConnection,
     dialect: Dialect,
+    db_schema: Option<&str>,
     statements: &mut Vec<String>,
 ) -> anyhow::Result<Vec<DbTable>> {
+    if db_schema.is_some() && dialect == Dialect::Sqlite {
+        bail!("--schema does not apply to SQLite (a file is one schema)");
+    }
     let (columns_sql, pk_sql, fk_sql): (&'static str, &'static str, &'static str) = match dialect {
         Dialect::Sqlite => (
             "SELECT m.name, p.name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p \
@@ -171,7 +201,7 @@ async fn schema(
         ),
     };
     let mut tables: Vec<DbTable> = Vec::new();
-    for r in strings(conn, columns_sql, statements).await? {
+    for r in strings(conn, dialect, columns_sql, db_schema, statements).await? {
         let (t, c, ty) = (
             r[0].clone().unwrap_or_default(),
             r[1].clone().unwrap_or_default(),
@@ -195,14 +225,14 @@ async fn schema(
             }),
         }
     }
-    for r in strings(conn, pk_sql, statements).await? {
+    for r in strings(conn, dialect, pk_sql, db_schema, statements).await? {
         if let (Some(t), Some(c)) = (&r[0], &r[1])
             && let Some(tab) = tables.iter_mut().find(|x| &x.name == t)
         {
             tab.primary_key.push(c.clone());
         }
     }
-    for r in strings(conn, fk_sql, statements).await? {
+    for r in strings(conn, dialect, fk_sql, db_schema, statements).await? {
         if let (Some(t), Some(c), Some(pt), Some(pc)) = (&r[0], &r[1], &r[2], &r[3])
             && let Some(tab) = tables.iter_mut().find(|x| &x.name == t)
             && !tab.foreign_keys.iter().any(|(x, _, _)| x == c)
@@ -217,6 +247,7 @@ async fn schema(
 async fn read_rows(
     conn: &mut AnyConnection,
     dialect: Dialect,
+    schema: Option<&str>,
     t: &DbTable,
     limit: Option<u64>,
     statements: &mut Vec<String>,
@@ -231,7 +262,11 @@ async fn read_rows(
         keys => format!(
             " ORDER BY {}",
             keys.iter()
-                .map(|k| Ok(format!("{}.{}", dialect.quote(&t.name)?, dialect.quote(k)?)))
+                .map(|k| Ok(format!(
+                    "{}.{}",
+                    dialect.table(schema, &t.name)?,
+                    dialect.quote(k)?
+                )))
                 .collect::<anyhow::Result<Vec<_>>>()?
                 .join(", ")
         ),
@@ -239,7 +274,7 @@ async fn read_rows(
     let sql = format!(
         "SELECT {} FROM {}{order}{}",
         cols.join(", "),
-        dialect.quote(&t.name)?,
+        dialect.table(schema, &t.name)?,
         limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
     );
     statements.push(sql.clone());
@@ -282,6 +317,7 @@ async fn count(
 async fn children_per_parent(
     conn: &mut AnyConnection,
     dialect: Dialect,
+    schema: Option<&str>,
     child: &str,
     fk: &str,
     parent_rows: u64,
@@ -289,7 +325,7 @@ async fn children_per_parent(
 ) -> anyhow::Result<BTreeMap<u64, u64>> {
     let sql = format!(
         "SELECT CAST(c AS CHAR(20)), COUNT(*) FROM (SELECT COUNT(*) AS c FROM {} WHERE {} IS NOT NULL GROUP BY {}) x GROUP BY c",
-        dialect.quote(child)?,
+        dialect.table(schema, child)?,
         dialect.quote(fk)?,
         dialect.quote(fk)?
     );
@@ -393,7 +429,8 @@ fn spec_name(db: &str, taken: &HashSet<String>) -> String {
 pub async fn draft(opts: &Options) -> anyhow::Result<String> {
     let (mut conn, dialect) = db::connect(&opts.url, true, 300).await?;
     let mut statements = Vec::new();
-    let mut tables = schema(&mut conn, dialect, &mut statements)
+    let sch = opts.schema.as_deref();
+    let mut tables = schema(&mut conn, dialect, sch, &mut statements)
         .await
         .with_context(|| format!("reading the schema of {}", db::redact_url(&opts.url)))?;
     let all: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
@@ -414,7 +451,7 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
     for t in tables.iter_mut() {
         t.rows = count(
             &mut conn,
-            format!("SELECT COUNT(*) FROM {}", dialect.quote(&t.name)?),
+            format!("SELECT COUNT(*) FROM {}", dialect.table(sch, &t.name)?),
             &mut statements,
         )
         .await?;
@@ -432,7 +469,7 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
         .collect();
     let mut values: HashMap<String, Vec<Vec<Option<String>>>> = HashMap::new();
     for t in &tables {
-        let v = read_rows(&mut conn, dialect, t, opts.sample, &mut statements)
+        let v = read_rows(&mut conn, dialect, sch, t, opts.sample, &mut statements)
             .await
             .with_context(|| format!("reading table `{}`", t.name))?;
         values.insert(t.name.clone(), v);
@@ -559,9 +596,11 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
     }
     writeln!(
         out,
-        "\n[domain]\nname = {}\nseed = 1\n\n[source]\nurl = {}\n\n[masking]\nkey_env = \"REALITYCHECK_MASK_KEY\"\nunclassified = \"refuse\"\nk = {}\n",
+        "\n[domain]\nname = {}\nseed = 1\n\n[source]\nurl = {}{}\n\n[masking]\nkey_env = \"REALITYCHECK_MASK_KEY\"\nunclassified = \"refuse\"\nk = {}\n",
         fit_quote(&opts.domain),
         fit_quote(&db::redact_url(&opts.url)),
+        sch.map(|s| format!("\nschema = {}", fit_quote(s)))
+            .unwrap_or_default(),
         opts.k
     )?;
     for t in &tables {
@@ -582,6 +621,7 @@ pub async fn draft(opts: &Options) -> anyhow::Result<String> {
                 let counts = children_per_parent(
                     &mut conn,
                     dialect,
+                    sch,
                     &t.name,
                     fk,
                     parent_rows,

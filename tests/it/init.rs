@@ -421,3 +421,41 @@ fn nothing_rare_or_personal_can_be_read_from_a_draft() {
         "categories seen often enough are kept"
     );
 }
+
+/// `--schema`: a database whose tables live in a schema other than the default is drafted from
+/// there, the draft says so, and it verifies against the database it came from.
+#[test]
+fn init_drafts_a_schema_other_than_the_default() {
+    for db in [TempDb::postgres("initsch"), TempDb::mysql("initsch")] {
+        let w = Workdir::new();
+        let schema = format!("Sales {}", db.url.rsplit('/').next().unwrap());
+        let spec = w.write(
+            "s.toml",
+            &format!(
+                "[domain]\nname = \"s\"\nseed = 1\n[source]\nschema = \"{schema}\"\n[tables.items]\nrows = 300\n\
+                 [tables.items.columns]\nid = {{ gen = \"sequence\" }}\nkind = {{ gen = \"choice\", values = {{ a = 0.5, b = 0.5 }} }}\n"
+            ),
+        );
+        let g = w.run(&[
+            "generate",
+            spec.to_str().unwrap(),
+            "--out",
+            "g",
+            "--to",
+            &db.url,
+        ]);
+        assert_eq!(g.code, 0, "{}", g.all());
+        let r = w.run(&[
+            "init", "--source", &db.url, "--out", "d.toml", "--schema", &schema,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let text = std::fs::read_to_string(w.path("d.toml")).unwrap();
+        assert!(text.contains(&format!("schema = \"{schema}\"")), "{text}");
+        assert!(text.contains("[tables.items]"), "{text}");
+        let v = w.run(&["verify", "d.toml", "--source", &db.url, "--report", "v"]);
+        assert_eq!(v.code, 0, "{}", v.all());
+        if db.url.starts_with("mysql") {
+            db.execute(&format!("DROP DATABASE `{schema}`"));
+        }
+    }
+}
