@@ -8,6 +8,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
+/// The spinner on screen, if any, so log lines can be written around it.
+static ACTIVE: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Runs `f` (a write to stderr) with the spinner, if one is on screen, cleared meanwhile.
+pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
+    let active = ACTIVE.lock().ok().and_then(|a| a.clone());
+    match active {
+        Some(pb) => pb.suspend(f),
+        None => f(),
+    }
+}
+
 /// Allows spinners for this run (the CLI decides once, from the terminal and the flags).
 pub fn enable(on: bool) {
     ENABLED.store(on, Ordering::SeqCst);
@@ -27,6 +39,9 @@ impl Spinner {
         }
         pb.set_message(message.to_string());
         pb.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut a) = ACTIVE.lock() {
+            *a = Some(pb.clone());
+        }
         Spinner(Some(pb))
     }
 
@@ -40,6 +55,9 @@ impl Spinner {
 impl Drop for Spinner {
     fn drop(&mut self) {
         if let Some(pb) = &self.0 {
+            if let Ok(mut a) = ACTIVE.lock() {
+                *a = None;
+            }
             pb.finish_and_clear();
         }
     }

@@ -196,7 +196,8 @@ struct ScrubbedStderr;
 impl std::io::Write for ScrubbedStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = crate::secret::scrub(&String::from_utf8_lossy(buf));
-        std::io::stderr().write_all(text.as_bytes())?;
+        // A log line is written with the spinner cleared, then the spinner redrawn below it.
+        crate::progress::suspend(|| std::io::stderr().write_all(text.as_bytes()))?;
         Ok(buf.len())
     }
 
