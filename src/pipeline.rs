@@ -278,6 +278,66 @@ pub fn report(spec: &Spec, sp: &Profile, pp: &Profile, ss: &Samples, ps: &Sample
     Report::new(&spec.domain, &spec.digest, findings, views)
 }
 
+/// Drift between two profiles (a committed baseline and a new release's), with no data at hand:
+/// the same findings, gate and report as `compare`, with statistics read from the profiles'
+/// sketches (see `compare::drift`). Writes the report into `dir` (replaced whole).
+pub fn drift_into(spec: &Spec, old: &Path, new: &Path, dir: &Path) -> anyhow::Result<Report> {
+    let (po, pn) = (Profile::read(old)?, Profile::read(new)?);
+    for (p, path) in [(&po, old), (&pn, new)] {
+        if p.domain != spec.domain {
+            anyhow::bail!(
+                "{} is a profile of domain `{}`, and {} describes `{}`; pass the spec of that domain with --spec",
+                path.display(),
+                p.domain,
+                spec.path.display(),
+                spec.domain
+            );
+        }
+        if p.spec_digest != spec.digest {
+            tracing::warn!(
+                "{} was profiled with another version of the spec (sha256 {}…); comparing against {}",
+                path.display(),
+                &p.spec_digest[..12.min(p.spec_digest.len())],
+                spec.path.display()
+            );
+        }
+        let sketched = p
+            .tables
+            .iter()
+            .flat_map(|t| &t.columns)
+            .any(|c| c.histogram.is_some() || c.numeric.is_none());
+        if !sketched {
+            anyhow::bail!(
+                "{} has no histograms (it was written by an older realitycheck); profile the data again",
+                path.display()
+            );
+        }
+    }
+    let (findings, so, sn) = compare::drift(spec, &po, &pn);
+    let views = compare::views::views(spec, &po, &pn, &so, &sn);
+    let mut r = Report::new(&spec.domain, &spec.digest, findings, views);
+    r.sides = crate::report::Sides {
+        expected: old.display().to_string(),
+        observed: new.display().to_string(),
+    };
+    let staging = Staging::new(dir)?;
+    write_report(&r, staging.path())?;
+    write_suggestions(spec, &r, staging.path())?;
+    staging.commit()?;
+    Ok(r)
+}
+
+/// Merges partition profiles into the profile of their union and writes it to `out`.
+pub fn merge_into(parts: &[PathBuf], out: &Path) -> anyhow::Result<Profile> {
+    let profiles = parts
+        .iter()
+        .map(|p| Profile::read(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = profile::merge::merge_all(&profiles)?;
+    merged.write(out)?;
+    Ok(merged)
+}
+
 /// Writes `report.json`, `summary.md` and `junit.xml`; returns what was written with digests.
 pub fn write_report(report: &Report, dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let mut written = Vec::new();

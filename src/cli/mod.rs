@@ -139,6 +139,37 @@ pub enum Command {
         #[command(flatten)]
         output: GateOutput,
     },
+    /// Drift between two profiles (a baseline and a new release's): no data needed; exit 1 when
+    /// the gate fails.
+    ///
+    /// Reads only the two profile JSON files: the same findings, gate and report as `compare`,
+    /// with numeric distributions compared through the profiles' histograms (KS bounded from
+    /// them; the lower bound decides), distinct counts from HyperLogLog sketches.
+    Drift {
+        /// The baseline profile (e.g. committed under profiles/), in the expected side's place.
+        old: PathBuf,
+        /// The new profile, in production's place.
+        new: PathBuf,
+        /// The spec; default `specs/<domain>.toml` of the profiles' domain.
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// Folder for the report.
+        #[arg(long, default_value = "reports/drift")]
+        report: PathBuf,
+        #[command(flatten)]
+        output: GateOutput,
+    },
+    /// Merge profiles of partitions of one dataset into the profile of their union.
+    ///
+    /// Counts, moments and histograms merge exactly; distinct counts within the HyperLogLog's
+    /// 1.6 % standard error; correlations are left out (they need the rows together).
+    Merge {
+        /// Two or more profiles of one domain, origin and spec version.
+        #[arg(required = true, num_args = 2..)]
+        profiles: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Everything: generate, extract and mask, profile, compare, report. The pre-release gate.
     Verify {
         spec: PathBuf,
@@ -468,6 +499,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let r = pipeline::compare_into(&s, &synthetic, &production, &report)?;
             print_report(&r, &report, output.format)?;
             Ok(gate(&r, output.fail_on))
+        }
+        Command::Drift {
+            old,
+            new,
+            spec,
+            report,
+            output,
+        } => {
+            let spec = match spec {
+                Some(s) => s,
+                None => {
+                    let domain = crate::profile::Profile::read(&old)?.domain;
+                    let guess = PathBuf::from("specs").join(format!("{domain}.toml"));
+                    if !guess.exists() {
+                        anyhow::bail!(
+                            "{} is a profile of domain `{domain}` and {} does not exist; pass the spec with --spec",
+                            old.display(),
+                            guess.display()
+                        );
+                    }
+                    guess
+                }
+            };
+            let s = load(&spec)?;
+            let r = pipeline::drift_into(&s, &old, &new, &report)?;
+            print_report(&r, &report, output.format)?;
+            Ok(gate(&r, output.fail_on))
+        }
+        Command::Merge { profiles, out } => {
+            let p = pipeline::merge_into(&profiles, &out)?;
+            println!(
+                "merged {} profiles ({} parts) into {}",
+                profiles.len(),
+                p.parts,
+                out.display()
+            );
+            Ok(Outcome::Pass)
         }
         Command::Verify {
             spec,

@@ -57,6 +57,49 @@ fn pct(x: f64) -> String {
     }
 }
 
+/// What the numeric comparisons rest on.
+pub enum Evidence<'a> {
+    /// Both datasets at hand: every non-null numeric value of both sides (`compare`, `verify`).
+    Exact {
+        synth: &'a Samples,
+        prod: &'a Samples,
+    },
+    /// Profiles only (`drift`): samples spread inside each histogram bin (for PSI, Wasserstein
+    /// and charts), KS bounded from the histograms, calendar, sentinel and children counts read
+    /// from the profiles.
+    Sketched {
+        synth: &'a Samples,
+        prod: &'a Samples,
+    },
+}
+
+impl<'a> Evidence<'a> {
+    fn samples(&self) -> (&'a Samples, &'a Samples) {
+        match self {
+            Evidence::Exact { synth, prod } | Evidence::Sketched { synth, prod } => (synth, prod),
+        }
+    }
+}
+
+/// Samples of `Evidence::Sketched` drawn from a profile's histograms: at most this many a column.
+pub const SKETCH_SAMPLE_CAP: usize = 100_000;
+
+/// Points spread inside each histogram bin of every numeric column of a profile.
+pub fn sketch_samples(p: &Profile) -> Samples {
+    let mut out = Samples::new();
+    for t in &p.tables {
+        for c in &t.columns {
+            if let Some(h) = &c.histogram {
+                out.insert(
+                    (t.name.clone(), c.name.clone()),
+                    h.quasi_sample(SKETCH_SAMPLE_CAP),
+                );
+            }
+        }
+    }
+    out
+}
+
 pub fn compare(
     spec: &Spec,
     synth: &Profile,
@@ -64,6 +107,80 @@ pub fn compare(
     ss: &Samples,
     ps: &Samples,
 ) -> Vec<Finding> {
+    compare_with(
+        spec,
+        synth,
+        prod,
+        &Evidence::Exact {
+            synth: ss,
+            prod: ps,
+        },
+    )
+}
+
+/// `compare` of two profiles with no data at hand (`drift`): `old` in the place of the expected
+/// side, `new` in the place of production. Returns the findings and the samples drawn from the
+/// histograms (for the report's charts).
+///
+/// Drift is change: a finding the baseline already has against the spec (an undeclared column,
+/// a broken rule, withheld undeclared values, when `old` is itself a production profile) is shown
+/// as `info`, with the baseline's value, unless its measure grew since.
+pub fn drift(spec: &Spec, old: &Profile, new: &Profile) -> (Vec<Finding>, Samples, Samples) {
+    let (so, sn) = (sketch_samples(old), sketch_samples(new));
+    let mut findings = compare_with(
+        spec,
+        old,
+        new,
+        &Evidence::Sketched {
+            synth: &so,
+            prod: &sn,
+        },
+    );
+    let baseline = compare_with(
+        spec,
+        old,
+        old,
+        &Evidence::Sketched {
+            synth: &so,
+            prod: &so,
+        },
+    );
+    for f in findings.iter_mut().filter(|f| f.severity != Severity::Info) {
+        let Some(b) = baseline
+            .iter()
+            .find(|b| b.id == f.id && b.severity != Severity::Info)
+        else {
+            continue;
+        };
+        f.details.insert("baseline_value".into(), json!(b.value));
+        if f.value <= b.value + 1e-9 * b.value.abs().max(1.0) {
+            f.severity = Severity::Info;
+            f.message = format!(
+                "{} (already in the baseline: {})",
+                f.message,
+                fmt_value(b.value)
+            );
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.table.cmp(&b.table))
+            .then(a.column.cmp(&b.column))
+    });
+    (findings, so, sn)
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn compare_with(spec: &Spec, synth: &Profile, prod: &Profile, ev: &Evidence) -> Vec<Finding> {
+    let (ss, ps) = ev.samples();
     let mut out = Vec::new();
     // Every column is tested several times in one run; the noise allowance of each test is
     // taken at α divided by the number of columns (Bonferroni), so that the run as a whole, not
@@ -135,7 +252,7 @@ pub fn compare(
                 min_support: cg.min_support as f64,
                 ..support.looked_up(&t.lookups(c), synth, prod, st, pt)
             };
-            column_findings(&t.name, c, sc, pc, ss, ps, &cg, &column_support, &mut out);
+            column_findings(&t.name, c, sc, pc, ev, &cg, &column_support, &mut out);
         }
         // Pairs and associations with the table's most clustered column: conservative.
         let mut pair_support = support;
@@ -166,18 +283,32 @@ pub fn compare(
             && let Some((fk, _, pk)) = t.references().find(|(_, rt, _)| rt == parent)
         {
             let key = |tab: &str, col: &str| (tab.to_string(), col.to_string());
-            if let (Some(sp), Some(sf), Some(pp), Some(pf)) = (
-                ss.get(&key(parent, pk)),
-                ss.get(&key(&t.name, &fk.name)),
-                ps.get(&key(parent, pk)),
-                ps.get(&key(&t.name, &fk.name)),
-            ) {
+            let counts = match ev {
+                Evidence::Exact { .. } => match (
+                    ss.get(&key(parent, pk)),
+                    ss.get(&key(&t.name, &fk.name)),
+                    ps.get(&key(parent, pk)),
+                    ps.get(&key(&t.name, &fk.name)),
+                ) {
+                    (Some(sp), Some(sf), Some(pp), Some(pf)) => Some((
+                        crate::profile::sketch::children_per_parent(sp, sf),
+                        crate::profile::sketch::children_per_parent(pp, pf),
+                    )),
+                    _ => None,
+                },
+                Evidence::Sketched { .. } => {
+                    match (st.children.get(&fk.name), pt.children.get(&fk.name)) {
+                        (Some(a), Some(b)) => Some(relations::comparable_bins(a, b)),
+                        _ => None,
+                    }
+                }
+            };
+            if let Some((a, b)) = counts {
                 relations::compare_children(
                     &t.name,
                     &fk.name,
                     parent,
-                    (sp, sf),
-                    (pp, pf),
+                    (&a, &b),
                     g,
                     g.min_support as f64,
                     &mut out,
@@ -465,14 +596,14 @@ fn column_findings(
     c: &crate::spec::Column,
     sc: &ColumnProfile,
     pc: &ColumnProfile,
-    ss: &Samples,
-    ps: &Samples,
+    ev: &Evidence,
     g: &crate::spec::Gate,
     support: &Support,
     out: &mut Vec<Finding>,
 ) {
     let col = c.name.as_str();
     let loc = format!("{table}.{col}");
+    let (ss, ps) = ev.samples();
 
     if pc.type_errors > 0 {
         out.push(
@@ -645,10 +776,47 @@ fn column_findings(
             ps.get(&(table.to_string(), col.to_string())),
         )
     {
-        numeric_distribution(table, col, a, b, g, support, out);
-        sentinels(table, col, sc.logical_type.is_temporal(), a, b, out);
-        if sc.logical_type.is_temporal() {
-            relations::compare_calendar(table, col, a, b, support.sizes(a.len(), b.len()), g, out);
+        let temporal = sc.logical_type.is_temporal();
+        match ev {
+            Evidence::Exact { .. } => {
+                numeric_distribution(table, col, a, b, (a.len(), b.len()), None, g, support, out);
+                let counts = crate::profile::sentinel_candidates(temporal)
+                    .into_iter()
+                    .map(|(v, label)| {
+                        let n = |x: &[f64]| x.iter().filter(|y| **y == v).count() as u64;
+                        (label, n(a), n(b))
+                    })
+                    .collect();
+                sentinels(table, col, counts, out);
+                if temporal {
+                    let views =
+                        |x: &[f64]| crate::profile::sketch::Calendar::ALL.map(|cal| cal.counts(x));
+                    let sizes = support.sizes(a.len(), b.len());
+                    relations::compare_calendar(table, col, &views(a), &views(b), sizes, g, out);
+                }
+            }
+            Evidence::Sketched { .. } => {
+                if let (Some(ha), Some(hb)) = (&sc.histogram, &pc.histogram) {
+                    let (n, m) = (ha.total() as usize, hb.total() as usize);
+                    let bounds = ha.ks_bounds(hb);
+                    numeric_distribution(table, col, a, b, (n, m), Some(bounds), g, support, out);
+                }
+                let counts = crate::profile::sentinel_candidates(temporal)
+                    .into_iter()
+                    .map(|(_, label)| {
+                        let n = |p: &ColumnProfile| *p.sentinels.get(&label).unwrap_or(&0);
+                        let (x, y) = (n(sc), n(pc));
+                        (label, x, y)
+                    })
+                    .collect();
+                sentinels(table, col, counts, out);
+                if let (Some(ca), Some(cb)) = (&sc.calendar, &pc.calendar) {
+                    let (va, vb) = relations::comparable_calendars(ca, cb);
+                    let n = va[0].iter().sum::<f64>() as usize;
+                    let m = vb[0].iter().sum::<f64>() as usize;
+                    relations::compare_calendar(table, col, &va, &vb, support.sizes(n, m), g, out);
+                }
+            }
         }
     }
 
@@ -949,29 +1117,9 @@ fn typed_as_text(
 /// Sentinel values production uses for "no value" in numbers and dates: -1, 0, 9999, 99999,
 /// 1900-01-01, 1970-01-01, 9999-12-31 (timestamps in microseconds), counted where the spec's
 /// data never holds them.
-fn sentinels(
-    table: &str,
-    col: &str,
-    timestamp: bool,
-    a: &[f64],
-    b: &[f64],
-    out: &mut Vec<Finding>,
-) {
-    let ts = |d: &str| crate::spec::parse_timestamp(d).map_or(f64::NAN, |t| t as f64);
-    let candidates: Vec<(f64, String)> = if timestamp {
-        ["1900-01-01", "1970-01-01", "9999-12-31", "2999-12-31"]
-            .iter()
-            .map(|d| (ts(d), d.to_string()))
-            .collect()
-    } else {
-        [-1.0, 0.0, 9999.0, 99999.0, 999999.0, -9999.0]
-            .iter()
-            .map(|v| (*v, format!("{v}")))
-            .collect()
-    };
-    for (v, label) in candidates {
-        let in_prod = b.iter().filter(|x| **x == v).count();
-        let in_synth = a.iter().filter(|x| **x == v).count();
+/// `counts`: per conventional sentinel, its label and the rows holding it on each side.
+fn sentinels(table: &str, col: &str, counts: Vec<(String, u64, u64)>, out: &mut Vec<Finding>) {
+    for (label, in_synth, in_prod) in counts {
         // Three rows make a habit, not an accident; the spec never producing the value makes
         // it worth a look (a warning: 0 may be a real quantity).
         if in_prod >= 3 && in_synth == 0 {
@@ -1003,20 +1151,37 @@ fn statrs_z(alpha: f64) -> f64 {
     Normal::standard().inverse_cdf(1.0 - alpha / 2.0)
 }
 
+/// `sizes`: the rows behind `a` and `b` (more than their lengths when they were drawn from
+/// histograms); `ks_bounds`: the KS statistic's bounds from histograms, in place of the exact
+/// statistic of `a` and `b` (the lower bound decides: a drift the histograms cannot prove is
+/// not reported).
+#[allow(clippy::too_many_arguments)]
 fn numeric_distribution(
     table: &str,
     col: &str,
     a: &[f64],
     b: &[f64],
+    sizes: (usize, usize),
+    ks_bounds: Option<(f64, f64)>,
     g: &crate::spec::Gate,
     support: &Support,
     out: &mut Vec<Finding>,
 ) {
     let loc = format!("{table}.{col}");
-    let Some((d, p)) = stats::ks_2samp(a, b) else {
-        return;
+    let (d, p) = match ks_bounds {
+        None => match stats::ks_2samp(a, b) {
+            Some(x) => x,
+            None => return,
+        },
+        Some((lo, _)) => {
+            let (n, m) = (sizes.0 as f64, sizes.1 as f64);
+            if n == 0.0 || m == 0.0 {
+                return;
+            }
+            (lo, stats::kolmogorov_sf(lo * (n * m / (n + m)).sqrt()))
+        }
     };
-    let (n_eff, m_eff) = support.sizes(a.len(), b.len());
+    let (n_eff, m_eff) = support.sizes(sizes.0, sizes.1);
     let over = support.over(n_eff, m_eff);
     let noise = stats::ks_noise(g.alpha, n_eff.round() as usize, m_eff.round() as usize);
     let adj = (d - noise).max(0.0);
@@ -1035,8 +1200,13 @@ fn numeric_distribution(
     f.details.insert("ks_statistic".into(), json!(d));
     f.details.insert("ks_pvalue".into(), json!(p));
     f.details.insert("ks_noise".into(), json!(noise));
-    f.details.insert("n_synthetic".into(), json!(a.len()));
-    f.details.insert("n_production".into(), json!(b.len()));
+    if let Some((lo, hi)) = ks_bounds {
+        // The histograms bound the statistic; the gate uses the lower bound.
+        f.details.insert("ks_lower_bound".into(), json!(lo));
+        f.details.insert("ks_upper_bound".into(), json!(hi));
+    }
+    f.details.insert("n_synthetic".into(), json!(sizes.0));
+    f.details.insert("n_production".into(), json!(sizes.1));
     f.details
         .insert("n_effective_synthetic".into(), json!(n_eff));
     f.details
@@ -1501,6 +1671,10 @@ mod tests {
             text: None,
             out_of_range: None,
             range_hint: None,
+            histogram: None,
+            distinct_sketch: None,
+            calendar: None,
+            sentinels: Default::default(),
         }
     }
 
@@ -1571,6 +1745,8 @@ mod tests {
             "c",
             &sample(n, 0.0, 1),
             &sample(n, shift, 2),
+            (n, n),
+            None,
             &gate,
             &Support::independent(&gate),
             &mut out,

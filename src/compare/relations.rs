@@ -4,89 +4,53 @@
 //! other distance (the chi-square (1 - α) quantile at the effective sample size), and both need
 //! enough rows per bin before they may fail.
 //!
-//! Takes the exact samples of both sides (plain `f64`s: keys, and timestamps as microseconds);
-//! gives findings. No Polars.
+//! Takes counts per bin of both sides (from the exact samples, or from two profiles for
+//! `drift`); gives findings. No Polars.
 
-use std::collections::HashMap;
-
-use chrono::{Datelike, Timelike};
 use serde_json::json;
 
 use super::findings::{Finding, Kind, Measure, Severity};
 use super::stats;
 use crate::spec::Gate;
 
-/// Children per parent at or above this count share one bin.
-const MAX_CHILDREN_BIN: usize = 10;
+pub use crate::profile::sketch::{Calendar, children_per_parent};
+
 /// Rows (effective) a bin must expect before a distance over these bins may fail.
 const ROWS_PER_BIN: f64 = 5.0;
 
-/// Counts per bin, the last bin `>= MAX_CHILDREN_BIN`: how many parents have 0, 1, 2, ... children.
-pub fn children_per_parent(parent_keys: &[f64], foreign_keys: &[f64]) -> Vec<f64> {
-    let mut per: HashMap<u64, usize> = parent_keys.iter().map(|k| (k.to_bits(), 0)).collect();
-    for fk in foreign_keys {
-        if let Some(n) = per.get_mut(&fk.to_bits()) {
-            *n += 1;
-        }
-    }
-    let mut bins = vec![0.0; MAX_CHILDREN_BIN + 1];
-    for n in per.values() {
-        bins[(*n).min(MAX_CHILDREN_BIN)] += 1.0;
-    }
-    bins
+/// Bins two profiles' withheld counts alike: a bin withheld (shown as 0) on one side is left
+/// out on both, so disclosure control on one side alone does not read as a difference.
+pub fn comparable_bins(
+    a: &crate::profile::WithheldCounts,
+    b: &crate::profile::WithheldCounts,
+) -> (Vec<f64>, Vec<f64>) {
+    pair_bins(&a.bins, a.withheld > 0, &b.bins, b.withheld > 0)
 }
 
-/// One calendar view of timestamps (microseconds since the epoch, UTC).
-#[derive(Clone, Copy)]
-pub enum Calendar {
-    Hour,
-    Weekday,
-    DayOfMonth,
-    Month,
+fn pair_bins(a: &[u64], a_withholds: bool, b: &[u64], b_withholds: bool) -> (Vec<f64>, Vec<f64>) {
+    let len = a.len().max(b.len());
+    let get = |v: &[u64], i: usize| *v.get(i).unwrap_or(&0) as f64;
+    (0..len)
+        .map(|i| {
+            let (x, y) = (get(a, i), get(b, i));
+            if (a_withholds && x == 0.0) || (b_withholds && y == 0.0) {
+                (0.0, 0.0)
+            } else {
+                (x, y)
+            }
+        })
+        .unzip()
 }
 
-impl Calendar {
-    pub const ALL: [Calendar; 4] = [
-        Calendar::Hour,
-        Calendar::Weekday,
-        Calendar::DayOfMonth,
-        Calendar::Month,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Calendar::Hour => "hour_of_day",
-            Calendar::Weekday => "weekday",
-            Calendar::DayOfMonth => "day_of_month",
-            Calendar::Month => "month",
-        }
-    }
-
-    fn bins(self) -> usize {
-        match self {
-            Calendar::Hour => 24,
-            Calendar::Weekday => 7,
-            Calendar::DayOfMonth => 31,
-            Calendar::Month => 12,
-        }
-    }
-
-    pub fn counts(self, micros: &[f64]) -> Vec<f64> {
-        let mut c = vec![0.0; self.bins()];
-        for m in micros {
-            let Some(t) = chrono::DateTime::from_timestamp_micros(*m as i64) else {
-                continue;
-            };
-            let i = match self {
-                Calendar::Hour => t.hour() as usize,
-                Calendar::Weekday => t.weekday().num_days_from_monday() as usize,
-                Calendar::DayOfMonth => t.day0() as usize,
-                Calendar::Month => t.month0() as usize,
-            };
-            c[i] += 1.0;
-        }
-        c
-    }
+/// The four calendar views of two profiles, binned alike (see [`comparable_bins`]).
+pub fn comparable_calendars(
+    a: &crate::profile::sketch::CalendarCounts,
+    b: &crate::profile::sketch::CalendarCounts,
+) -> ([Vec<f64>; 4], [Vec<f64>; 4]) {
+    let pairs =
+        Calendar::ALL.map(|c| pair_bins(a.view(c), a.withheld > 0, b.view(c), b.withheld > 0));
+    let [p0, p1, p2, p3] = pairs;
+    ([p0.0, p1.0, p2.0, p3.0], [p0.1, p1.1, p2.1, p3.1])
 }
 
 /// A distance between two count vectors as a finding: JS distance beyond noise (in distance
@@ -141,20 +105,19 @@ fn binned(
     Some(f)
 }
 
-/// The children-per-parent distribution of one foreign key, synthetic vs production.
+/// The children-per-parent distribution of one foreign key, synthetic vs production. `a`, `b`:
+/// parents per children count (see [`children_per_parent`]).
 #[allow(clippy::too_many_arguments)]
 pub fn compare_children(
     table: &str,
     col: &str,
     parent: &str,
-    (sp, sf): (&[f64], &[f64]),
-    (pp, pf): (&[f64], &[f64]),
+    (a, b): (&[f64], &[f64]),
     g: &Gate,
     min_support: f64,
     out: &mut Vec<Finding>,
 ) {
-    let (a, b) = (children_per_parent(sp, sf), children_per_parent(pp, pf));
-    let (n, m) = (sp.len() as f64, pp.len() as f64);
+    let (n, m) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
     if n.min(m) < min_support {
         return;
     }
@@ -163,8 +126,8 @@ pub fn compare_children(
         table,
         col,
         "children_per_parent_js",
-        &a,
-        &b,
+        a,
+        b,
         (n, m),
         g,
         format!("children per `{parent}` row through `{table}.{col}`"),
@@ -416,26 +379,27 @@ fn relationship(
 }
 
 /// Calendar patterns of one timestamp column, synthetic vs production.
+/// `a`, `b`: rows per bin of each view, in the order of [`Calendar::ALL`].
 pub fn compare_calendar(
     table: &str,
     col: &str,
-    a: &[f64],
-    b: &[f64],
+    a: &[Vec<f64>; 4],
+    b: &[Vec<f64>; 4],
     sizes: (f64, f64),
     g: &Gate,
     out: &mut Vec<Finding>,
 ) {
-    for cal in Calendar::ALL {
-        let (ca, cb) = (cal.counts(a), cal.counts(b));
-        out.extend(spike(table, col, cal, &ca, &cb, sizes, g));
+    for (i, cal) in Calendar::ALL.into_iter().enumerate() {
+        let (ca, cb) = (&a[i], &b[i]);
+        out.extend(spike(table, col, cal, ca, cb, sizes, g));
         let metric = format!("{}_js", cal.name());
         if let Some(mut f) = binned(
             Kind::Calendar,
             table,
             col,
             &metric,
-            &ca,
-            &cb,
+            ca,
+            cb,
             sizes,
             g,
             format!("`{table}.{col}` by {}", cal.name().replace('_', " ")),

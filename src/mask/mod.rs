@@ -669,6 +669,13 @@ pub fn example_hash(key: &MaskKey, value: &str) -> String {
     crate::spec::hex_digest_of(&methods::hmac(key, b"example", value.as_bytes())[..4])
 }
 
+/// A keyed 64-bit token of a value, for the distinct-count sketch of production data: the
+/// sketch then tells nothing about whether a guessed value is present.
+pub fn distinct_token(key: &MaskKey, value: &str) -> u64 {
+    let h = methods::hmac(key, b"distinct", value.as_bytes());
+    u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+}
+
 /// Applies a value-transforming method to one raw value (for tests and tools; the pipeline
 /// masks whole columns).
 pub fn apply(method: MaskMethod, key: &MaskKey, raw: &[u8]) -> Option<String> {

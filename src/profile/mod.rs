@@ -7,7 +7,9 @@
 //! never put into the profile, and masked columns are profiled on what masking keeps (nulls,
 //! cardinality) plus the text measured on raw values before masking.
 
+pub mod merge;
 pub mod pairs;
+pub mod sketch;
 pub mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -42,6 +44,13 @@ pub struct Profile {
     #[serde(default)]
     pub unknown_tables: Vec<String>,
     pub rules: Vec<RuleResult>,
+    /// Profiles merged into this one (`realitycheck merge`); 1 for a profile of one dataset.
+    #[serde(default = "one")]
+    pub parts: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +71,35 @@ pub struct TableProfile {
     /// Cramér's V of categorical pairs and η of numeric-by-categorical pairs (see `pairs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub associations: Vec<pairs::Association>,
+    /// Per `rows_per` foreign key: how many parents have 0, 1, 2, ... children (the last bin
+    /// counts `MAX_CHILDREN_BIN` or more). Kept for `drift`; `compare` counts from the keys.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub children: BTreeMap<String, WithheldCounts>,
+}
+
+/// Counts per fixed bin; under disclosure control a bin under `k` shows 0 and its rows are
+/// counted in `withheld`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WithheldCounts {
+    pub bins: Vec<u64>,
+    #[serde(default)]
+    pub withheld: u64,
+}
+
+impl WithheldCounts {
+    pub fn of(counts: &[f64], k: u64) -> WithheldCounts {
+        let mut out = WithheldCounts::default();
+        for c in counts {
+            let c = *c as u64;
+            if c < k {
+                out.withheld += c;
+                out.bins.push(0);
+            } else {
+                out.bins.push(c);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,6 +127,37 @@ pub struct ColumnProfile {
     /// printed. What `suggested-spec.toml` widens the range to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_hint: Option<(f64, f64)>,
+    /// Numeric and timestamp values binned for `drift` and `merge` (see `sketch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<sketch::Histogram>,
+    /// A HyperLogLog of the non-null values as written (masked values for masked columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_sketch: Option<sketch::Distinct>,
+    /// Timestamp columns: rows per hour, weekday, day of month and month (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<sketch::CalendarCounts>,
+    /// Rows holding a conventional sentinel (`-1`, `9999`, `1970-01-01`, ...), by its label;
+    /// for production only where at least `k` rows hold it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sentinels: BTreeMap<String, u64>,
+}
+
+/// The values that stand in for "unknown" by convention, with the label a report shows.
+pub fn sentinel_candidates(temporal: bool) -> Vec<(f64, String)> {
+    if temporal {
+        ["1900-01-01", "1970-01-01", "9999-12-31", "2999-12-31"]
+            .iter()
+            .map(|d| {
+                let t = crate::spec::parse_timestamp(d).map_or(f64::NAN, |t| t as f64);
+                (t, d.to_string())
+            })
+            .collect()
+    } else {
+        [-1.0, 0.0, 9999.0, 99999.0, 999999.0, -9999.0]
+            .iter()
+            .map(|v| (*v, format!("{v}")))
+            .collect()
+    }
 }
 
 /// `x` rounded away from the middle to two significant digits (`down` for a lower bound).
@@ -207,13 +276,20 @@ pub fn profile_tables(
         Origin::Production => spec.masking.k,
         Origin::Synthetic => 1,
     };
+    // Production: example values in rule results and distinct-count sketches go through the
+    // masking key (keyed hashes), never as values.
+    let key = match ds.origin {
+        Origin::Production => Some(crate::mask::MaskKey::from_env_quiet(&spec.masking.key_env)?),
+        Origin::Synthetic => None,
+    };
     let mut samples = Samples::new();
     let mut out = Vec::new();
     for (name, df) in tables {
-        let tp = profile_table(spec, ds, name, df, tables, k, &mut samples)
+        let tp = profile_table(spec, ds, name, df, tables, k, key.as_ref(), &mut samples)
             .with_context(|| format!("profiling table `{name}`"))?;
         out.push(tp);
     }
+    children(spec, &samples, k, &mut out);
     let unknown_tables = ds
         .extraction
         .as_ref()
@@ -225,14 +301,8 @@ pub fn profile_tables(
                 .collect()
         })
         .unwrap_or_default();
-    let rules = match ds.origin {
-        // Production examples show keyed hashes, never values (a violating row is rare by nature).
-        Origin::Production => {
-            let key = crate::mask::MaskKey::from_env_quiet(&spec.masking.key_env)?;
-            run_rules(spec, tables, Some(&key))
-        }
-        Origin::Synthetic => run_rules(spec, tables, None),
-    };
+    // Production examples show keyed hashes, never values (a violating row is rare by nature).
+    let rules = run_rules(spec, tables, key.as_ref());
     Ok((
         Profile {
             format: FORMAT.into(),
@@ -244,11 +314,13 @@ pub fn profile_tables(
             tables: out,
             unknown_tables,
             rules,
+            parts: 1,
         },
         samples,
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn profile_table(
     spec: &Spec,
     ds: &Dataset,
@@ -256,6 +328,7 @@ fn profile_table(
     df: &DataFrame,
     all: &[(String, DataFrame)],
     k: u64,
+    mask_key: Option<&crate::mask::MaskKey>,
     samples: &mut Samples,
 ) -> anyhow::Result<TableProfile> {
     let st = spec.table(name);
@@ -300,7 +373,15 @@ fn profile_table(
             text: None,
             out_of_range: None,
             range_hint: None,
+            histogram: None,
+            distinct_sketch: None,
+            calendar: None,
+            sentinels: BTreeMap::new(),
         };
+        if distinct > 0 {
+            let text = s.drop_nulls().cast(&DataType::String)?;
+            cp.distinct_sketch = Some(sketch::Distinct::of(text.str()?.iter().flatten(), mask_key));
+        }
         if mask == MaskMethod::Keep && ty.is_measured() {
             // Aligned row by row (NaN for null) for the pair statistics; the finite values for
             // everything else. One cast per column.
@@ -334,6 +415,16 @@ fn profile_table(
                 .is_some_and(|c| c.is_identifier());
             if !identifier && aligned.len() < pairs::MAX_PAIR_COLUMNS {
                 aligned.push((cname.clone(), aligned_col));
+            }
+            cp.histogram = sketch::Histogram::of(&values).and_then(|h| h.pool(k));
+            if ty.is_temporal() {
+                cp.calendar = Some(sketch::CalendarCounts::of(&values, k));
+            }
+            for (v, label) in sentinel_candidates(ty.is_temporal()) {
+                let n = values.iter().filter(|x| **x == v).count() as u64;
+                if n > 0 && n >= k {
+                    cp.sentinels.insert(label, n);
+                }
             }
             cp.numeric = if k > 1 {
                 numeric_stats_k(&values, k)
@@ -463,7 +554,33 @@ fn profile_table(
         source_columns,
         pairs: pairs::pairs(&aligned),
         associations: pairs::associations(&categorical, &aligned),
+        children: BTreeMap::new(),
     })
+}
+
+/// Children per parent of every `rows_per` table, from the keys in `samples` (numeric keys only,
+/// as `compare` counts them).
+fn children(spec: &Spec, samples: &Samples, k: u64, out: &mut [TableProfile]) {
+    for t in &spec.tables {
+        let crate::spec::RowCount::PerParent { parent, .. } = &t.rows else {
+            continue;
+        };
+        let Some((fk, _, pk)) = t.references().find(|(_, rt, _)| rt == parent) else {
+            continue;
+        };
+        let key = |tab: &str, col: &str| (tab.to_string(), col.to_string());
+        let (Some(pks), Some(fks)) = (
+            samples.get(&key(parent, pk)),
+            samples.get(&key(&t.name, &fk.name)),
+        ) else {
+            continue;
+        };
+        let counts = sketch::children_per_parent(pks, fks);
+        if let Some(tp) = out.iter_mut().find(|p| p.name == t.name) {
+            tp.children
+                .insert(fk.name.clone(), WithheldCounts::of(&counts, k));
+        }
+    }
 }
 
 /// Every value of a numeric or timestamp column as `f64`, NaN where it is null, so columns of

@@ -296,8 +296,10 @@ pub fn render(r: &Report) -> String {
     }
     let _ = write!(
         s,
-        "<h2>Columns</h2><p class=\"legend\"><span style=\"background:{SYNTH}\"></span>synthetic\
-         <span style=\"background:{PROD}\"></span>production (shares)</p><div class=\"grid\">"
+        "<h2>Columns</h2><p class=\"legend\"><span style=\"background:{SYNTH}\"></span>{}\
+         <span style=\"background:{PROD}\"></span>{} (shares)</p><div class=\"grid\">",
+        esc(&r.sides.expected),
+        esc(&r.sides.observed)
     );
     for v in &r.columns {
         let flagged = r.findings.iter().any(|f| {

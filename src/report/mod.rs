@@ -28,6 +28,25 @@ pub struct Report {
     /// Synthetic and production side by side, per column, for charts.
     #[serde(default)]
     pub columns: Vec<crate::compare::views::ColumnView>,
+    /// What was compared with what: synthetic and production for `compare` and `verify`, two
+    /// profiles for `drift` (the older in the synthetic side's place).
+    #[serde(default)]
+    pub sides: Sides,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sides {
+    pub expected: String,
+    pub observed: String,
+}
+
+impl Default for Sides {
+    fn default() -> Sides {
+        Sides {
+            expected: "synthetic".into(),
+            observed: "production".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -59,6 +78,7 @@ impl Report {
             },
             findings,
             columns,
+            sides: Sides::default(),
         }
     }
 
@@ -175,6 +195,14 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(s, "# realitycheck: {}\n", md_cell(&self.domain));
         let _ = writeln!(s, "**{}**\n", self.verdict_line());
+        if self.sides != Sides::default() {
+            let _ = writeln!(
+                s,
+                "Drift: {} (in the place of synthetic data) against {} (in the place of production).\n",
+                md_code(&self.sides.expected),
+                md_code(&self.sides.observed)
+            );
+        }
         let notable: Vec<&Finding> = self.notable().collect();
         // A pull-request comment stays readable and under the hosts' size limits: the top
         // findings in the table, the rest folded away (and all of them in report.html).

@@ -16,20 +16,6 @@ fn readme_main_command() -> String {
         .to_string()
 }
 
-fn conforms(doc: &serde_json::Value, schema: &str) {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join(schema)).unwrap()).unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "does not conform to its schema: {errors:#?}"
-    );
-}
-
 #[test]
 fn readme_main_command_finds_every_planted_quirk() {
     let line = readme_main_command();

@@ -11,6 +11,7 @@ mod attacks;
 mod common;
 mod databases;
 mod demo;
+mod drift;
 mod fuzz;
 mod init;
 mod privacy;
