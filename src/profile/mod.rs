@@ -235,8 +235,46 @@ impl Profile {
     }
 
     pub fn write(&self, path: &Path) -> anyhow::Result<String> {
-        frame::write_atomic(path, &serde_json::to_vec_pretty(self)?)
+        let text = String::from_utf8(serde_json::to_vec_pretty(self)?)?;
+        frame::write_atomic(path, inline_number_arrays(&text).as_bytes())
     }
+}
+
+/// Pretty JSON with every array of plain numbers on one line: a histogram's counts take one
+/// line, not two thousand, so a committed baseline profile stays small and diffable.
+fn inline_number_arrays(pretty: &str) -> String {
+    let lines: Vec<&str> = pretty.lines().collect();
+    let mut out = String::with_capacity(pretty.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if line.ends_with('[') {
+            let mut j = i + 1;
+            let mut items = Vec::new();
+            while j < lines.len() {
+                let t = lines[j].trim();
+                let item = t.strip_suffix(',').unwrap_or(t);
+                if item.parse::<f64>().is_ok() && !item.is_empty() {
+                    items.push(item);
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            if !items.is_empty() && j < lines.len() && lines[j].trim_start().starts_with(']') {
+                out.push_str(line);
+                out.push_str(&items.join(", "));
+                out.push_str(lines[j].trim_start());
+                out.push('\n');
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        i += 1;
+    }
+    out
 }
 
 impl TableProfile {
@@ -742,6 +780,16 @@ fn examples(df: &DataFrame, n: usize, key: Option<&crate::mask::MaskKey>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_arrays_are_inlined_and_stay_json() {
+        let v = serde_json::json!({"a": [1, 2.5, -3e-7], "b": ["x", 1], "c": [[1, 2], []], "d": 4});
+        let text = inline_number_arrays(&serde_json::to_string_pretty(&v).expect("json"));
+        assert!(text.contains("\"a\": [1, 2.5, -3e-7]"), "{text}");
+        assert!(text.contains("[1, 2]"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).expect("still JSON");
+        assert_eq!(back, v);
+    }
 
     #[test]
     fn quantiles_interpolate_like_numpy() {

@@ -271,7 +271,7 @@ impl Histogram {
     }
 }
 
-/// A distinct-count sketch (HyperLogLog, lg k = 12): its DataSketches serialization, one byte a
+/// A distinct-count sketch (HyperLogLog, lg k = 12, 4-bit registers): its DataSketches serialization, one byte a
 /// character as the Braille pattern U+2800 + byte. Compact in JSON, and no real value is spelled
 /// in Braille patterns, so the leak check's search for raw values in every artifact never trips
 /// on a sketch by coincidence (as digits inside a hex string could). For production data the sketch is fed keyed HMAC tokens of the values, never the values, and
@@ -304,7 +304,7 @@ impl Distinct {
 
     fn empty() -> datasketches::hll::HllSketch {
         #[allow(clippy::expect_used)]
-        datasketches::hll::HllSketch::new(LG_K, datasketches::hll::HllType::Hll8)
+        datasketches::hll::HllSketch::new(LG_K, datasketches::hll::HllType::Hll4)
             .expect("lg k 12 is in the supported range")
     }
 
@@ -350,7 +350,7 @@ impl Distinct {
         u.update(&self.decode()?);
         u.update(&other.decode()?);
         Ok(Some(Self::encode(
-            &u.to_sketch(datasketches::hll::HllType::Hll8),
+            &u.to_sketch(datasketches::hll::HllType::Hll4),
             self.key_fingerprint.clone(),
         )))
     }

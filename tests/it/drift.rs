@@ -339,3 +339,26 @@ fn drift_between_releases_names_what_changed_and_only_that() {
             .contains("already in the baseline")
     );
 }
+
+/// The committed baseline (`profiles/shop.prod.json`, the demo production's profile) still
+/// reads, and a new run of the unchanged demo shows no drift from it.
+#[test]
+fn the_committed_baseline_shows_no_drift_on_the_unchanged_demo() {
+    let w = Workdir::new();
+    demo_profiles(&w);
+    let baseline = repo().join("profiles/shop.prod.json");
+    let run = w.run(&[
+        "drift",
+        baseline.to_str().unwrap(),
+        "run/profiles/production.json",
+        "--spec",
+        shop_spec().to_str().unwrap(),
+        "--report",
+        "drift",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r: Value = serde_json::from_str(&run.stdout).expect("--format json prints the report");
+    assert_eq!(r["verdict"], "pass");
+}
