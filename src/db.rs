@@ -43,12 +43,20 @@ impl Dialect {
     }
 
     /// A column as text, whatever its type, with raw bytes kept where the database allows
-    /// invalid text (SQLite), so encoding anomalies can be measured before masking.
-    pub fn select_as_text(self, column: &str) -> anyhow::Result<String> {
+    /// invalid text (SQLite), so encoding anomalies can be measured before masking. `db_type`
+    /// (as introspected) matters on MySQL/MariaDB: binary columns are read as their bytes (a
+    /// cast to a character set would fail on bytes that are not text), `BIT` as its number, the
+    /// rest cast to the connection's character set (so a latin1 column arrives as proper text).
+    pub fn select_as_text(self, column: &str, db_type: &str) -> anyhow::Result<String> {
         let q = self.quote(column)?;
+        let t = db_type.trim().to_ascii_lowercase();
         Ok(match self {
             Dialect::Sqlite => format!("CAST({q} AS BLOB)"),
             Dialect::Postgres => format!("{q}::text"),
+            Dialect::MySql if t.starts_with("bit") => format!("CAST({q} + 0 AS CHAR)"),
+            Dialect::MySql if t.contains("blob") || t.contains("binary") => {
+                format!("CAST({q} AS BINARY)")
+            }
             Dialect::MySql => format!("CAST({q} AS CHAR)"),
         })
     }

@@ -160,10 +160,20 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
                 parent: rt.to_string(),
                 parent_key: rc.to_string(),
             });
+        let types = present
+            .iter()
+            .map(|c| {
+                st.columns
+                    .iter()
+                    .find(|sc| sc.name == *c)
+                    .map_or("", |sc| sc.db_type.as_str())
+            })
+            .collect();
         let job = TableJob {
             spec,
             table: t,
             present: &present,
+            types,
             follow,
             dialect,
             schema: db_schema,
@@ -224,6 +234,8 @@ struct TableJob<'a> {
     spec: &'a Spec,
     table: &'a crate::spec::Table,
     present: &'a [&'a str],
+    /// The database type of each present column, as introspected.
+    types: Vec<&'a str>,
     follow: Option<Follow>,
     dialect: Dialect,
     /// `[source] schema`, when the tables are not in the connection's default one.
@@ -254,7 +266,8 @@ impl TableJob<'_> {
         let cols: Vec<String> = self
             .present
             .iter()
-            .map(|c| self.dialect.select_as_text(self.table.db_column(c)))
+            .zip(&self.types)
+            .map(|(c, ty)| self.dialect.select_as_text(self.table.db_column(c), ty))
             .collect::<Result<_, _>>()?;
         Ok(format!(
             "SELECT {} FROM {}",

@@ -229,16 +229,23 @@ fn exact_shape(s: &str) -> String {
 
 /// `formats = { ... }` from the commonest exact shapes (each seen at least `k` times), when
 /// they cover at least 95 % of the values: shapes carry a format, never a value.
+/// Empty strings are left out (the draft states them as `empty_rate`): an empty pattern is no
+/// format.
 fn shape_formats(present: &[&str], k: u64) -> Option<String> {
     let mut shapes: HashMap<String, u64> = HashMap::new();
-    for v in present {
+    let mut non_empty = 0u64;
+    for v in present.iter().filter(|v| !v.is_empty()) {
+        non_empty += 1;
         *shapes.entry(exact_shape(v)).or_default() += 1;
     }
-    let mut top: Vec<(String, u64)> = shapes.into_iter().filter(|(_, n)| *n >= k).collect();
+    let mut top: Vec<(String, u64)> = shapes
+        .into_iter()
+        .filter(|(s, n)| *n >= k && !s.is_empty())
+        .collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     top.truncate(8);
     let covered: u64 = top.iter().map(|(_, n)| n).sum();
-    if top.is_empty() || covered * 100 < present.len() as u64 * 95 {
+    if top.is_empty() || covered * 100 < non_empty * 95 {
         return None;
     }
     let fs: Vec<String> = top
@@ -249,6 +256,93 @@ fn shape_formats(present: &[&str], k: u64) -> Option<String> {
         "gen = \"pattern\", formats = {{ {} }}",
         fs.join(", ")
     ))
+}
+
+/// `, empty_rate = x` for a text column with empty strings (apart from NULLs).
+fn empty_rate(empties: u64, present: usize) -> String {
+    if empties == 0 || present == 0 {
+        return String::new();
+    }
+    format!(
+        ", empty_rate = {}",
+        ((empties as f64 / present as f64) * 10_000.0).round() / 10_000.0
+    )
+}
+
+/// Tokens, hashes and encoded bytes (`\x8f14e4…`, `a3F9…`, base64): one character class after
+/// an optional literal prefix shared by every value (at most 4 characters, such as `tok_` or
+/// `\x`), as a `regex` generator with the k-th shortest to k-th longest length. `None` unless
+/// at least 95 % of the non-empty values fit and at least 2k of them are there. A class and a
+/// length range are no value.
+fn class_regex(present: &[&str], k: u64) -> Option<String> {
+    let values: Vec<&str> = present.iter().copied().filter(|v| !v.is_empty()).collect();
+    if (values.len() as u64) < 2 * k.max(1) {
+        return None;
+    }
+    // The longest prefix (at most 4 characters) every value shares.
+    let first = values[0];
+    let mut prefix_len = 0;
+    for (i, c) in first.char_indices().take(4) {
+        let end = i + c.len_utf8();
+        if values.iter().all(|v| v.get(..end) == Some(&first[..end])) {
+            prefix_len = end;
+        } else {
+            break;
+        }
+    }
+    let prefix = &first[..prefix_len];
+    type Class = (&'static str, fn(char) -> bool);
+    let classes: [Class; 6] = [
+        ("[0-9]", |c| c.is_ascii_digit()),
+        ("[0-9a-f]", |c| {
+            c.is_ascii_digit() || ('a'..='f').contains(&c)
+        }),
+        ("[0-9A-F]", |c| {
+            c.is_ascii_digit() || ('A'..='F').contains(&c)
+        }),
+        ("[A-Za-z0-9]", |c| c.is_ascii_alphanumeric()),
+        ("[A-Za-z0-9_-]", |c| {
+            c.is_ascii_alphanumeric() || c == '_' || c == '-'
+        }),
+        ("[A-Za-z0-9+/=]", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')
+        }),
+    ];
+    for (class, fits) in classes {
+        let mut lengths: Vec<usize> = values
+            .iter()
+            .filter_map(|v| v.strip_prefix(prefix))
+            .filter(|rest| !rest.is_empty() && rest.chars().all(fits))
+            .map(|rest| rest.chars().count())
+            .collect();
+        if lengths.len() * 100 < values.len() * 95 {
+            continue;
+        }
+        // Digits alone and short values are numbers or codes, better left to shapes.
+        lengths.sort_unstable();
+        let kk = (k.max(1) as usize - 1).min(lengths.len() - 1);
+        let (lo, hi) = (lengths[kk], lengths[lengths.len() - 1 - kk]);
+        if hi < 8 {
+            return None;
+        }
+        let count = if lo == hi {
+            format!("{{{lo}}}")
+        } else {
+            format!("{{{lo},{hi}}}")
+        };
+        let mut escaped = String::new();
+        for c in prefix.chars() {
+            if "\\.+*?()|[]{}^$#&~".contains(c) {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        return Some(format!(
+            "gen = \"regex\", regex = {}",
+            quote(&format!("{escaped}{class}{count}"))
+        ));
+    }
+    None
 }
 
 /// The k-th fewest and k-th most words of the non-empty values: a range no single value
@@ -272,7 +366,10 @@ fn word_range(present: &[&str], k: u64) -> (u64, u64) {
 /// Several formats in one column: kept in the draft (production has them), listed for review
 /// because the rarer ones are often legacy.
 fn mixed_formats(formats: &str, quirks: &mut Vec<String>) {
-    let n = formats.matches(" = ").count();
+    // Entries of `formats = { "…" = share, … }`; a regex generator has none.
+    let n = formats
+        .split_once("formats = {")
+        .map_or(0, |(_, entries)| entries.matches("\" = ").count());
     if n > 1 {
         quirks.push(format!(
             "{n} formats (see `formats`): the rarer ones may be legacy; keep those the domain allows"
@@ -395,13 +492,22 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
         } else {
             format!("{scan_hits} of its values look like {class}")
         };
-        if f.ty.is_textual() {
-            text_quirks(&present, &mut quirks);
-        }
+        let empties = if f.ty.is_textual() {
+            text_quirks(&present, &mut quirks)
+        } else {
+            0
+        };
         // A generator of the same kind; no value of the column reaches the draft (formats are
-        // made from shapes seen at least k times).
-        let formats = shape_formats(&present, k);
+        // made from shapes seen at least k times, character classes from every value's class).
+        let formats = shape_formats(&present, k).or_else(|| class_regex(&present, k));
         let generator = match (what, f.ty) {
+            // A column of a few formats (`user123@example.com`, `Emp 12`) keeps them, whatever
+            // its class: a realistic generator would fail every shape.
+            (_, LogicalType::Text) if formats.is_some() => {
+                let f = formats.unwrap_or_default();
+                mixed_formats(&f, &mut quirks);
+                f
+            }
             ("email", _) => {
                 // The commonest domain, when at least k addresses share it: a domain names a
                 // provider or a company, not a person.
@@ -475,8 +581,12 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
         } else {
             mask
         };
+        let empty_rate = empty_rate(empties, present.len());
         return Fitted {
-            line: format!("{{ {generator}{extra}{}", pii_tail(class, mask, &why)),
+            line: format!(
+                "{{ {generator}{empty_rate}{extra}{}",
+                pii_tail(class, mask, &why)
+            ),
             comments,
             quirks,
             pii: true,
@@ -650,15 +760,10 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                 let vs = weighted_values(&cats, rare_rows, rare_values, k, &mut quirks);
                 format!("{{ gen = \"choice\", values = {{ {vs} }}{extra} }}")
             } else {
-                let empty_rate = if empties > 0 {
-                    format!(
-                        ", empty_rate = {}",
-                        ((empties as f64 / present.len() as f64) * 10_000.0).round() / 10_000.0
-                    )
-                } else {
-                    String::new()
-                };
-                if let Some(formats) = shape_formats(&present, k) {
+                let empty_rate = empty_rate(empties, present.len());
+                if let Some(formats) =
+                    shape_formats(&present, k).or_else(|| class_regex(&present, k))
+                {
                     mixed_formats(&formats, &mut quirks);
                     format!("{{ {formats}{empty_rate}{extra} }}")
                 } else {

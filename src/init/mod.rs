@@ -59,6 +59,36 @@ struct DbTable {
 }
 
 /// The spec type of a database type, with decimal precision and scale where known.
+/// An integer column type: SQLite's affinity rule (the declared type contains `INT`); elsewhere
+/// the type's first word, so `interval` and `point` are not integers.
+fn is_integer_type(dialect: Dialect, t: &str) -> bool {
+    if dialect == Dialect::Sqlite {
+        return t.contains("int");
+    }
+    let first = t
+        .split(|c: char| c == '(' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    matches!(
+        first,
+        "int"
+            | "integer"
+            | "tinyint"
+            | "smallint"
+            | "mediumint"
+            | "bigint"
+            | "int2"
+            | "int4"
+            | "int8"
+            | "serial"
+            | "bigserial"
+            | "smallserial"
+            | "serial2"
+            | "serial4"
+            | "serial8"
+    )
+}
+
 fn logical_of(dialect: Dialect, db_type: &str) -> (LogicalType, Option<(u8, u8)>) {
     let t = db_type.trim().to_ascii_lowercase();
     let num = |s: &str| -> Option<(u8, u8)> {
@@ -75,7 +105,7 @@ fn logical_of(dialect: Dialect, db_type: &str) -> (LogicalType, Option<(u8, u8)>
             _ => (LogicalType::Float, None),
         };
     }
-    if t.contains("int") || t == "serial" || t == "bigserial" {
+    if is_integer_type(dialect, &t) {
         return (LogicalType::Int, None);
     }
     if t.contains("real") || t.contains("double") || t.contains("float") {
@@ -255,7 +285,7 @@ async fn read_rows(
     let cols: Vec<String> = t
         .columns
         .iter()
-        .map(|c| dialect.select_as_text(&c.name))
+        .map(|c| dialect.select_as_text(&c.name, &c.db_type))
         .collect::<Result<_, _>>()?;
     let order = match t.primary_key.as_slice() {
         [] => String::new(),
@@ -802,6 +832,50 @@ fn correlated(
         })
         .collect();
     let mut out = Vec::new();
+    // Categories that go with another column (status and amount, country and currency): the
+    // draft's choices are independent, so each strong association is listed as well, with the
+    // same measures and budgets `compare` uses.
+    let categorical: Vec<(String, Vec<Option<String>>)> = t
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            matches!(c.ty, LogicalType::Text | LogicalType::Bool)
+                && fit::pii_by_name(&c.name).is_none()
+                && !keys.get(&t.name).is_some_and(|k| k.contains(&c.name))
+                && !refs.contains_key(&(t.name.clone(), c.name.clone()))
+        })
+        .filter(|(i, _)| {
+            let distinct: HashSet<&str> = vals[*i].iter().flatten().map(String::as_str).collect();
+            (2..=100).contains(&distinct.len())
+        })
+        .take(crate::profile::pairs::MAX_CATEGORICAL_COLUMNS)
+        .map(|(i, c)| (c.name.clone(), vals[i].clone()))
+        .collect();
+    let numeric: Vec<(String, Vec<f64>)> = measured
+        .iter()
+        .take(crate::profile::pairs::MAX_PAIR_COLUMNS)
+        .map(|(i, v)| (t.columns[*i].name.clone(), v.clone()))
+        .collect();
+    for a in crate::profile::pairs::associations(&categorical, &numeric) {
+        // Beyond what chance alone reaches in a sample this size (the 99 % chi-square bound).
+        let chance = (crate::compare::stats::chi2_quantile(a.dof as usize, 0.01)
+            / a.n.max(1) as f64
+            / a.scale.max(1) as f64)
+            .sqrt();
+        if a.n >= 30 && a.value - chance >= 0.05 {
+            let what = if a.measure == "eta" {
+                format!("correlation ratio η = {:.2}", a.value)
+            } else {
+                format!("Cramér's V = {:.2}", a.value)
+            };
+            out.push(format!(
+                "`{}` goes with `{}` ({what}); generated independently here: state the dependency with `by` and `cases`, or leave it as a finding",
+                col_name(t, &a.b),
+                col_name(t, &a.a)
+            ));
+        }
+    }
     for (a, (i, x)) in measured.iter().enumerate() {
         for (j, y) in measured.iter().skip(a + 1) {
             let pairs: Vec<(f64, f64)> = x
@@ -831,7 +905,8 @@ fn correlated(
             if r.abs() >= 0.1 {
                 out.push(format!(
                     "`{}` and `{}` move together (Pearson r = {r:+.2}); generated independently here: if one is computed from the other, write it as a `sql` column; if one follows the other in time, use `after`",
-                    t.columns[*i].name, t.columns[*j].name
+                    col_name(t, &t.columns[*i].name),
+                    col_name(t, &t.columns[*j].name)
                 ));
             }
         }
@@ -854,4 +929,25 @@ fn col_name(t: &DbTable, db: &str) -> String {
 
 fn fit_quote(s: &str) -> String {
     toml_edit::Value::from(s).to_string().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_types_by_their_first_word() {
+        for (d, t, int) in [
+            (Dialect::Postgres, "interval", false),
+            (Dialect::Postgres, "point", false),
+            (Dialect::Postgres, "bigint", true),
+            (Dialect::Postgres, "smallint", true),
+            (Dialect::MySql, "int(11) unsigned", true),
+            (Dialect::MySql, "tinyint(4)", true),
+            (Dialect::MySql, "point", false),
+            (Dialect::Sqlite, "unsigned big int", true),
+        ] {
+            assert_eq!(is_integer_type(d, t), int, "{t}");
+        }
+    }
 }

@@ -34,6 +34,18 @@ pub fn kinds(v: &str) -> Vec<&'static str> {
     }
     let iban = v.split_whitespace().any(is_iban) || is_iban(&v.replace(' ', ""));
     let (mut phone, mut card, mut ssn) = (false, false, false);
+    // The digits of a UUID are its own: `…-4483-8721-…` is no phone number.
+    let without_uuids;
+    let v = if v.split_whitespace().any(is_uuid) {
+        without_uuids = v
+            .split_whitespace()
+            .filter(|t| !is_uuid(t))
+            .collect::<Vec<_>>()
+            .join(" ");
+        without_uuids.as_str()
+    } else {
+        v
+    };
     // The digits of an IBAN are its own, not a phone or card number.
     for run in digit_runs(v).into_iter().filter(|_| !iban) {
         if looks_like_date(run.trim()) {
@@ -64,6 +76,17 @@ pub fn kinds(v: &str) -> Vec<&'static str> {
         out.push("iban");
     }
     out
+}
+
+/// `8-4-4-4-12` hexadecimal digits, braces or punctuation around allowed.
+fn is_uuid(t: &str) -> bool {
+    let t = t.trim_matches(|c: char| !c.is_ascii_hexdigit());
+    let groups: Vec<&str> = t.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn is_email(t: &str) -> bool {
@@ -213,6 +236,24 @@ mod tests {
             assert!(kinds(v).is_empty(), "{v}: {:?}", kinds(v));
         }
         assert!(!luhn("4111111111111112"));
+    }
+
+    #[test]
+    fn uuids_are_not_phone_numbers() {
+        // Version-4 style and digit-heavy UUIDs; a regression from a draft whose uuid column
+        // failed the scan as phones.
+        for v in [
+            "12345678-1234-5678-1234-567812345678",
+            "{00000000-0000-4000-8000-000000000000}",
+            "c4ca4238-a0b9-3382-8dcc-509a6f75849b",
+            "98765432-1098-7654-3210-987654321098 ok",
+        ] {
+            assert!(kinds(v).is_empty(), "{v}: {:?}", kinds(v));
+        }
+        assert_eq!(
+            kinds("12345678-1234-5678-1234-567812345678 call 555-123-4567"),
+            ["phone"]
+        );
     }
 
     #[test]
