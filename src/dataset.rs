@@ -122,6 +122,9 @@ pub struct ExtractedColumn {
     /// `redact`: values nulled because PII was found in them.
     #[serde(default)]
     pub redacted_cells: u64,
+    /// Values not scanned because they match a format the spec declares for the column.
+    #[serde(default)]
+    pub declared_format_rows: u64,
     /// Masked columns: distinct raw values in, distinct masked values out (fewer out than in
     /// means collisions: two people sharing one pseudonym).
     #[serde(default, skip_serializing_if = "Option::is_none")]

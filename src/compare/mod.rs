@@ -217,23 +217,47 @@ fn compare_with(spec: &Spec, synth: &Profile, prod: &Profile, ev: &Evidence) -> 
         };
         schema_drift(spec, t, pt, &mut out);
         if pt.rows == 0 && st.rows > 0 {
+            // A sample can miss a small table that the source holds: that is the sample's
+            // size, not a wrong source, so it warns; an empty source table fails.
+            let sampled_out = pt.source_rows.is_some_and(|n| n > 0);
             let mut f = Measure {
                 kind: Kind::SchemaDrift,
                 table: &t.name,
                 column: None,
-                metric: "empty_table",
+                metric: if sampled_out {
+                    "empty_sample"
+                } else {
+                    "empty_table"
+                },
                 value: st.rows as f64,
                 threshold: 0.0,
-                over: Severity::Fail,
+                over: if sampled_out {
+                    Severity::Warn
+                } else {
+                    Severity::Fail
+                },
             }
-            .finding(format!(
-                "production's `{}` has no rows in the sample where the spec expects {}",
-                t.name, st.rows
-            ));
-            f.suggestion = Some(format!(
-                "check the source, or give `tables.{}` no rows if it is empty by design",
-                t.name
-            ));
+            .finding(if sampled_out {
+                format!(
+                    "production's sample holds no rows of `{}` (the source has {}) where the spec expects {}: nothing of it could be compared",
+                    t.name,
+                    pt.source_rows.unwrap_or(0),
+                    st.rows
+                )
+            } else {
+                format!(
+                    "production's `{}` has no rows in the sample where the spec expects {}",
+                    t.name, st.rows
+                )
+            });
+            f.suggestion = Some(if sampled_out {
+                "sample more of the source (`[source] sample`) to compare this table".to_string()
+            } else {
+                format!(
+                    "check the source, or give `tables.{}` no rows if it is empty by design",
+                    t.name
+                )
+            });
             out.push(f);
             continue;
         }

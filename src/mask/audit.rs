@@ -115,6 +115,9 @@ pub struct AuditColumn {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pii_scan_reason: Option<String>,
     pub redacted_cells: u64,
+    /// Values the PII scan left alone because they match a format the spec declares for the
+    /// column (an ISBN, an order reference): the spec's author vouches for that format.
+    pub declared_format_rows: u64,
     /// Masked columns: distinct raw values in, distinct masked values out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distinct_inputs: Option<u64>,
@@ -162,6 +165,7 @@ impl MaskingAudit {
                 pii_scan_policy: c.pii_scan_policy.clone(),
                 pii_scan_reason: c.pii_scan_reason.clone(),
                 redacted_cells: c.redacted_cells,
+                declared_format_rows: c.declared_format_rows,
                 distinct_inputs: c.distinct_inputs,
                 distinct_outputs: c.distinct_outputs,
             })
@@ -256,6 +260,14 @@ impl MaskingAudit {
                     format!(" (policy {p}: {} values nulled)", c.redacted_cells)
                 }
                 _ => String::new(),
+            };
+            let scan = if c.declared_format_rows > 0 {
+                format!(
+                    "{scan} ({} values of the spec's declared format not scanned)",
+                    c.declared_format_rows
+                )
+            } else {
+                scan
             };
             let _ = writeln!(
                 s,

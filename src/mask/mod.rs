@@ -113,14 +113,24 @@ pub fn mask(
             let scanned = c.pii.is_none() && c.mask == MaskMethod::Keep && ty.is_textual();
             let mut pii_scan = Default::default();
             let mut redacted_cells = 0;
+            let mut declared_format_rows = 0u64;
             let policy = c.pii_scan.clone().unwrap_or(spec.masking.pii_scan.clone());
             if scanned {
+                // A value of a format the spec declares for the column (an ISBN, an order
+                // reference) is the column's own data, not personal data the spec missed.
+                let declared = scan::Declared::of(c);
                 let hits: Vec<Vec<&'static str>> = rc
                     .cells()
                     .iter()
                     .map(|v| {
                         v.as_deref()
-                            .map(|b| scan::kinds(&text(b)))
+                            .map(|b| text(b))
+                            .filter(|t| {
+                                let own = declared.matches(t);
+                                declared_format_rows += u64::from(own);
+                                !own
+                            })
+                            .map(|t| scan::kinds(&t))
                             .unwrap_or_default()
                     })
                     .collect();
@@ -181,6 +191,7 @@ pub fn mask(
                     _ => None,
                 },
                 redacted_cells,
+                declared_format_rows,
                 distinct_inputs: m.distinct.map(|d| d.0),
                 distinct_outputs: m.distinct.map(|d| d.1),
             });
@@ -274,6 +285,7 @@ pub fn mask(
             pii_scan_policy: None,
             pii_scan_reason: None,
             redacted_cells: 0,
+            declared_format_rows: 0,
             distinct_inputs: None,
             distinct_outputs: None,
         });

@@ -4,6 +4,30 @@
 
 use std::collections::BTreeMap;
 
+/// The formats a spec declares for a column, matched whole: values of those formats are the
+/// column's own data and are not scanned.
+pub struct Declared(Option<regex::RegexSet>);
+
+impl Declared {
+    pub fn of(c: &crate::spec::Column) -> Declared {
+        let formats: Vec<String> = c
+            .declared_formats()
+            .into_iter()
+            .map(|f| format!("^(?:{f})$"))
+            .collect();
+        // A format the regex engine cannot compile is simply not exempt (check validated it).
+        Declared(
+            (!formats.is_empty())
+                .then(|| regex::RegexSet::new(&formats).ok())
+                .flatten(),
+        )
+    }
+
+    pub fn matches(&self, v: &str) -> bool {
+        self.0.as_ref().is_some_and(|s| s.is_match(v))
+    }
+}
+
 /// Rows of a column in which each kind of PII was seen.
 pub fn scan<'a>(values: impl Iterator<Item = &'a str>) -> BTreeMap<String, u64> {
     let mut hits: BTreeMap<String, u64> = BTreeMap::new();
@@ -236,6 +260,32 @@ mod tests {
             assert!(kinds(v).is_empty(), "{v}: {:?}", kinds(v));
         }
         assert!(!luhn("4111111111111112"));
+    }
+
+    #[test]
+    fn values_of_a_declared_format_are_the_column_s_own() {
+        let spec = crate::spec::Spec::parse(
+            std::path::Path::new("t.toml"),
+            r####"[domain]
+name = "t"
+seed = 1
+[tables.books]
+rows = 10
+[tables.books.columns]
+isbn = { gen = "regex", regex = "97[89]-[0-9]-[0-9]{4}-[0-9]{4}-[0-9]" }
+ref = { gen = "pattern", formats = { "###-###-####" = 1 } }
+"####,
+        )
+        .expect("spec");
+        let t = spec.table("books").expect("table");
+        let isbn = Declared::of(t.column("isbn").expect("isbn"));
+        assert!(isbn.matches("978-3-1234-5678-9"));
+        assert!(
+            !isbn.matches("call 978-3-1234-5678-9"),
+            "matched whole, not inside"
+        );
+        let r = Declared::of(t.column("ref").expect("ref"));
+        assert!(r.matches("555-123-4567") && !r.matches("(555) 123-4567"));
     }
 
     #[test]

@@ -114,6 +114,8 @@ fn merge_table(a: &TableProfile, b: &TableProfile, k: u64) -> anyhow::Result<Tab
         name: a.name.clone(),
         rows: a.rows + b.rows,
         key: a.key.clone(),
+        // Parts of one extraction read one source.
+        source_rows: a.source_rows.or(b.source_rows),
         duplicate_keys: a.duplicate_keys + b.duplicate_keys,
         orphans,
         columns,

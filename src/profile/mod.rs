@@ -58,6 +58,9 @@ pub struct TableProfile {
     pub name: String,
     pub rows: u64,
     pub key: Option<String>,
+    /// Production only: rows the source table holds (the profile's `rows` are the sample's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_rows: Option<u64>,
     pub duplicate_keys: u64,
     /// Per `ref` column: non-null keys with no row in the referenced table.
     pub orphans: BTreeMap<String, u64>,
@@ -569,11 +572,11 @@ fn profile_table(
             }
         }
     };
-    let orphans = match ds
+    let extracted = ds
         .extraction
         .as_ref()
-        .and_then(|e| e.tables.iter().find(|t| t.name == name))
-    {
+        .and_then(|e| e.tables.iter().find(|t| t.name == name));
+    let orphans = match extracted {
         Some(et) => et.orphans.clone(),
         None => orphans_in_data(spec, name, df, all)?,
     };
@@ -586,6 +589,7 @@ fn profile_table(
         name: name.to_string(),
         rows: df.height() as u64,
         key,
+        source_rows: extracted.map(|et| et.source_rows),
         duplicate_keys,
         orphans,
         columns,

@@ -731,6 +731,57 @@ impl Generator {
     }
 }
 
+impl Generator {
+    /// Regular expressions (unanchored) for the text formats this generator declares: each
+    /// `pattern` format (`#` a digit, `?` an upper-case letter, `@` a lower-case one) and each
+    /// `regex`, through mixtures and cases.
+    pub fn declared_formats(&self, out: &mut Vec<String>) {
+        match self {
+            Generator::Pattern { formats } => {
+                out.extend(formats.iter().map(|(f, _)| pattern_regex(f)));
+            }
+            Generator::Regex { regex } => out.push(regex.clone()),
+            Generator::Mixture { parts } => {
+                parts.iter().for_each(|(_, g)| g.declared_formats(out));
+            }
+            Generator::Cases { cases, default, .. } => {
+                for g in cases.iter().map(|(_, g)| g).chain(default.as_deref()) {
+                    g.declared_formats(out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A `pattern` format as a regular expression: `#` `[0-9]`, `?` `[A-Z]`, `@` `[a-z]`, `\x` and
+/// every other character literal.
+pub fn pattern_regex(format: &str) -> String {
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => out.push_str("[0-9]"),
+            '?' => out.push_str("[A-Z]"),
+            '@' => out.push_str("[a-z]"),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    push_literal(&mut out, n);
+                }
+            }
+            c => push_literal(&mut out, c),
+        }
+    }
+    out
+}
+
+fn push_literal(out: &mut String, c: char) {
+    if c.is_ascii_punctuation() || c == ' ' {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
 /// The one type a set of generators shares (ints widen to floats; `null` adapts).
 fn unify<'a>(gens: impl Iterator<Item = &'a Generator>) -> Option<LogicalType> {
     let mut ty = None;
@@ -1204,6 +1255,19 @@ impl Column {
     }
 
     /// The categories a `choice` column may take.
+    /// The text formats the spec declares for this column (its generator's and its
+    /// scenarios'), as unanchored regular expressions.
+    pub fn declared_formats(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let ColumnKind::Gen(g) = &self.kind {
+            g.declared_formats(&mut out);
+        }
+        for g in &self.scenario_gens {
+            g.declared_formats(&mut out);
+        }
+        out
+    }
+
     pub fn categories(&self) -> Option<Vec<&str>> {
         if self.declared_type.map(|t| t.logical) == Some(LogicalType::Bool) {
             return Some(vec!["false", "true"]);
