@@ -1566,8 +1566,34 @@ fn unseen_shapes(
         .insert("withheld_rows".into(), json!(p.shapes_overflow));
     f.details
         .insert("attributed_to_encoding_rows".into(), json!(attributed));
+    let visible_failed = f.severity == Severity::Fail;
     out.push(f);
-    if p.shapes_overflow > 0 {
+    // Rows of a format the spec never declares, however rare: counted against the declared
+    // formats, so a format seen once fails without being shown.
+    let undeclared = p.undeclared_format_rows.unwrap_or(0);
+    if undeclared > 0 && s.undeclared_format_rows == Some(0) && !visible_failed {
+        let mut f = Measure {
+            kind: Kind::UnseenShape,
+            table,
+            column: Some(col),
+            metric: "undeclared_format_rows",
+            value: undeclared as f64,
+            threshold: 0.0,
+            over: Severity::Fail,
+        }
+        .finding(format!(
+            "{undeclared} production rows of `{loc}` match none of the spec's formats{}",
+            if undeclared <= p.shapes_overflow {
+                " (their shapes are seen fewer than k times, so they are not shown)"
+            } else {
+                ""
+            }
+        ));
+        f.suggestion = Some(format!(
+            "review the rare formats of {loc} in the source and add the ones the domain allows to its `formats`"
+        ));
+        out.push(f);
+    } else if p.shapes_overflow > 0 {
         let mut f = Measure {
             kind: Kind::UnseenShape,
             table,

@@ -94,7 +94,15 @@ pub fn mask(
             let ty = ct.logical;
             let raw_text = ty.is_textual().then(|| {
                 let mut s = TextStats::default();
-                rc.cells().iter().flatten().for_each(|b| s.add_bytes(b));
+                let declared = scan::Declared::of(c);
+                if declared.is_empty() {
+                    rc.cells().iter().flatten().for_each(|b| s.add_bytes(b));
+                } else {
+                    let of_one = |v: &str| declared.matches(v);
+                    for b in rc.cells().iter().flatten() {
+                        s.add_bytes_declared(b, &of_one);
+                    }
+                }
                 s.suppress_rare(spec.masking.k);
                 s
             });

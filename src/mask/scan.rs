@@ -26,6 +26,11 @@ impl Declared {
     pub fn matches(&self, v: &str) -> bool {
         self.0.as_ref().is_some_and(|s| s.is_match(v))
     }
+
+    /// No format declared (or none the regex engine takes): nothing to match against.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
 }
 
 /// Rows of a column in which each kind of PII was seen.

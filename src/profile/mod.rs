@@ -479,8 +479,18 @@ fn profile_table(
                 Some(raw) => raw,
                 None => {
                     let mut t = TextStats::default();
+                    let declared = st
+                        .and_then(|t| t.column(&cname))
+                        .map(crate::mask::scan::Declared::of)
+                        .filter(|d| !d.is_empty());
                     if let Ok(ca) = s.str() {
-                        ca.iter().flatten().for_each(|v| t.add(v));
+                        match &declared {
+                            Some(d) => {
+                                let of_one = |v: &str| d.matches(v);
+                                ca.iter().flatten().for_each(|v| t.add_declared(v, &of_one));
+                            }
+                            None => ca.iter().flatten().for_each(|v| t.add(v)),
+                        }
                     }
                     t
                 }

@@ -41,6 +41,11 @@ pub struct TextStats {
     pub number_like: u64,
     #[serde(default)]
     pub date_like: u64,
+    /// Columns whose spec declares formats (`pattern`, `regex`): non-empty values, clean of
+    /// encoding anomalies and edge white space (those have findings of their own), that match
+    /// none of them. A count, so a format seen once still fails without being shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undeclared_format_rows: Option<u64>,
 }
 
 /// Lengths at or above this share one bin.
@@ -184,7 +189,9 @@ impl TextStats {
     pub fn add_bytes(&mut self, b: &[u8]) {
         match std::str::from_utf8(b) {
             Ok(s) => self.add(s),
-            Err(_) => self.add_measured(&String::from_utf8_lossy(b), true),
+            Err(_) => {
+                self.add_measured(&String::from_utf8_lossy(b), true);
+            }
         }
     }
 
@@ -192,7 +199,32 @@ impl TextStats {
         self.add_measured(s, false);
     }
 
-    fn add_measured(&mut self, s: &str, invalid_utf8: bool) {
+    /// [`TextStats::add_bytes`], and a value of none of the declared formats (`declared`
+    /// tells whether a value is of one) is counted in `undeclared_format_rows`.
+    pub fn add_bytes_declared(&mut self, b: &[u8], declared: &dyn Fn(&str) -> bool) {
+        let (text, invalid) = match std::str::from_utf8(b) {
+            Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+            Err(_) => (String::from_utf8_lossy(b), true),
+        };
+        let clean = self.add_measured(&text, invalid);
+        self.count_undeclared(&text, clean, declared);
+    }
+
+    /// [`TextStats::add`] with the declared formats (see [`TextStats::add_bytes_declared`]).
+    pub fn add_declared(&mut self, s: &str, declared: &dyn Fn(&str) -> bool) {
+        let clean = self.add_measured(s, false);
+        self.count_undeclared(s, clean, declared);
+    }
+
+    fn count_undeclared(&mut self, s: &str, clean: bool, declared: &dyn Fn(&str) -> bool) {
+        let n = self.undeclared_format_rows.get_or_insert(0);
+        if clean && !s.is_empty() && !declared(s) {
+            *n += 1;
+        }
+    }
+
+    /// Returns whether the value is clean: no encoding anomaly and no edge white space.
+    fn add_measured(&mut self, s: &str, invalid_utf8: bool) -> bool {
         self.empty += s.is_empty() as u64;
         self.placeholders += is_placeholder(s) as u64;
         let t = s.trim();
@@ -249,8 +281,11 @@ impl TextStats {
         for (slot, hit) in slots.into_iter().zip(found) {
             *slot += hit as u64;
         }
-        a.rows += found.iter().any(|x| *x) as u64;
-        a.edge_whitespace += (s.trim() != s) as u64;
+        let damaged = found.iter().any(|x| *x);
+        a.rows += damaged as u64;
+        let edges = s.trim() != s;
+        a.edge_whitespace += edges as u64;
+        !damaged && !edges
     }
 
     pub fn merge(&mut self, o: &TextStats) {
@@ -283,6 +318,11 @@ impl TextStats {
         self.lengths_withheld += o.lengths_withheld;
         self.number_like += o.number_like;
         self.date_like += o.date_like;
+        self.undeclared_format_rows = match (self.undeclared_format_rows, o.undeclared_format_rows)
+        {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
     }
 
     pub fn length_mean(&self) -> Option<f64> {
@@ -424,6 +464,37 @@ fn has_mixed_scripts(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undeclared_formats_are_counted_on_clean_values_only() {
+        let of_one = |v: &str| v.len() == 7 && v.starts_with("AB-");
+        let mut t = TextStats::default();
+        for v in [
+            "AB-1234",
+            "AB-9999",
+            "XY:9876",
+            "",
+            " AB-1234",
+            "AB-12\u{200B}4",
+            "ZZ",
+        ] {
+            t.add_declared(v, &of_one);
+        }
+        // `XY:9876` and `ZZ`; the empty string, the padded value and the one with a zero-width
+        // space have findings of their own.
+        assert_eq!(t.undeclared_format_rows, Some(2));
+        let mut u = TextStats::default();
+        u.add_bytes_declared(b"\xffAB", &of_one);
+        u.add_bytes_declared(b"Q", &of_one);
+        assert_eq!(
+            u.undeclared_format_rows,
+            Some(1),
+            "invalid UTF-8 is an anomaly, not a format"
+        );
+        t.merge(&u);
+        assert_eq!(t.undeclared_format_rows, Some(3));
+        assert_eq!(TextStats::default().undeclared_format_rows, None);
+    }
 
     #[test]
     fn shapes_fold_letters_not_digits() {

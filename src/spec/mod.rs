@@ -732,6 +732,23 @@ impl Generator {
 }
 
 impl Generator {
+    /// Every `after` this generator reads (through mixtures and cases): `(table, column)`, the
+    /// table `None` for a column of the same row.
+    pub fn afters<'a>(&'a self, out: &mut Vec<(Option<&'a str>, &'a str)>) {
+        match self {
+            Generator::TimestampAfter { table, column, .. } => {
+                out.push((table.as_deref(), column.as_str()));
+            }
+            Generator::Mixture { parts } => parts.iter().for_each(|(_, g)| g.afters(out)),
+            Generator::Cases { cases, default, .. } => {
+                for g in cases.iter().map(|(_, g)| g).chain(default.as_deref()) {
+                    g.afters(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Regular expressions (unanchored) for the text formats this generator declares: each
     /// `pattern` format (`#` a digit, `?` an upper-case letter, `@` a lower-case one) and each
     /// `regex`, through mixtures and cases.
@@ -1148,21 +1165,41 @@ impl Table {
     }
 
     fn lookups_into(&self, col: &Column, depth: usize, out: &mut Vec<String>) {
-        let ColumnKind::Derived { sql, over: None } = &col.kind else {
-            return;
-        };
         if depth > self.columns.len() {
             return;
         }
-        for (_, rt, _) in self.references() {
-            if rt != self.name && sql_mentions_table(sql, rt) {
-                out.push(rt.to_string());
+        match &col.kind {
+            ColumnKind::Derived { sql, over: None } => {
+                for (_, rt, _) in self.references() {
+                    if rt != self.name && sql_mentions_table(sql, rt) {
+                        out.push(rt.to_string());
+                    }
+                }
+                for other in &self.columns {
+                    if other.name != col.name && sql_mentions_word(sql, &other.name) {
+                        self.lookups_into(other, depth + 1, out);
+                    }
+                }
             }
-        }
-        for other in &self.columns {
-            if other.name != col.name && sql_mentions_word(sql, &other.name) {
-                self.lookups_into(other, depth + 1, out);
+            // A timestamp `after` a referenced row's timestamp rests on that table's rows; one
+            // `after` a column of its own row, on whatever that column rests on.
+            ColumnKind::Gen(g) => {
+                let mut afters = Vec::new();
+                g.afters(&mut afters);
+                for (table, column) in afters {
+                    match table {
+                        Some(t) if t != self.name => out.push(t.to_string()),
+                        _ => {
+                            if let Some(other) = self.column(column)
+                                && other.name != col.name
+                            {
+                                self.lookups_into(other, depth + 1, out);
+                            }
+                        }
+                    }
+                }
             }
+            _ => {}
         }
     }
 
