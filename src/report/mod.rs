@@ -340,63 +340,64 @@ impl Report {
     /// id keeps two checks of one place apart), a `failure` for each failing one, `skipped`
     /// with its message for each warning, and `time` set on every element (checks are not
     /// timed one by one: 0).
+    /// `junit.xml` (quick-junit, the writer cargo-nextest uses): one suite, one uniquely named
+    /// case per check (kind, location, metric and the finding's stable id); a failing finding is
+    /// a failure, a warning a skipped case with its message, the rest pass. Times are set (to 0:
+    /// checks are not timed one by one).
     pub fn to_junit(&self) -> String {
-        let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let (tests, failures, skipped) = (self.findings.len(), self.counts.fail, self.counts.warn);
-        let _ = writeln!(
-            s,
-            "<testsuites name=\"realitycheck\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\">"
-        );
-        let _ = writeln!(
-            s,
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\" timestamp=\"{}\">",
-            xml_escape(&self.domain),
-            xml_escape(&self.created_at)
-        );
+        use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+        let zero = std::time::Duration::ZERO;
+        let mut suite = TestSuite::new(visible(&self.domain));
+        suite.set_time(zero);
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&self.created_at) {
+            suite.set_timestamp(t);
+        }
         for f in &self.findings {
             let name = format!(
                 "{} {} {} [{}]",
                 f.kind.as_str(),
-                f.location(),
-                f.metric,
+                visible(&f.location()),
+                visible(&f.metric),
                 f.id
             );
-            let _ = write!(
-                s,
-                "    <testcase classname=\"{}.{}\" name=\"{}\" time=\"0\"",
-                xml_escape(&self.domain),
-                xml_escape(&f.table),
-                xml_escape(&name)
-            );
-            match f.severity {
+            let status = match f.severity {
                 Severity::Fail => {
-                    let _ = writeln!(
-                        s,
-                        ">\n      <failure message=\"{}\" type=\"{}\">value {} &gt; threshold {}{}</failure>\n    </testcase>",
-                        xml_escape(&f.message),
-                        f.kind.as_str(),
-                        fmt_num(f.value),
-                        fmt_num(f.threshold),
-                        f.suggestion
-                            .as_deref()
-                            .map(|x| format!("\nsuggestion: {}", xml_escape(x)))
-                            .unwrap_or_default()
-                    );
+                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    st.set_message(visible(&f.message))
+                        .set_type(f.kind.as_str())
+                        .set_description(format!(
+                            "value {} > threshold {}{}",
+                            fmt_num(f.value),
+                            fmt_num(f.threshold),
+                            f.suggestion
+                                .as_deref()
+                                .map(|x| format!("\nsuggestion: {}", visible(x)))
+                                .unwrap_or_default()
+                        ));
+                    st
                 }
                 Severity::Warn => {
-                    let _ = writeln!(
-                        s,
-                        ">\n      <skipped message=\"warning: {}\"/>\n    </testcase>",
-                        xml_escape(&f.message)
-                    );
+                    let mut st = TestCaseStatus::skipped();
+                    st.set_message(format!("warning: {}", visible(&f.message)));
+                    st
                 }
-                Severity::Info => {
-                    let _ = writeln!(s, "/>");
-                }
-            }
+                Severity::Info => TestCaseStatus::success(),
+            };
+            let mut case = TestCase::new(name, status);
+            case.set_classname(format!("{}.{}", visible(&self.domain), visible(&f.table)))
+                .set_time(zero);
+            suite.add_test_case(case);
         }
-        s.push_str("  </testsuite>\n</testsuites>\n");
-        s
+        let mut report = JReport::new("realitycheck");
+        report.set_time(zero).add_test_suite(suite);
+        // Serializing plain strings into memory cannot fail; should it, the report says so
+        // rather than leaving an empty file that reads as "no tests".
+        report.to_string().unwrap_or_else(|e| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"realitycheck\" tests=\"1\" failures=\"0\" errors=\"1\"><testsuite name=\"junit\" tests=\"1\" failures=\"0\" errors=\"1\"><testcase name=\"junit.xml\"><error message=\"{}\"/></testcase></testsuite></testsuites>\n",
+                xml_escape(&e.to_string())
+            )
+        })
     }
 }
 
