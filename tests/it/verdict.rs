@@ -57,6 +57,22 @@ fn self_verify_spec(
     (r, json)
 }
 
+/// Every failing finding of a report as `kind table.column message`, for assertion messages.
+fn failing_messages(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "fail")
+        .map(|f| {
+            format!(
+                "{} {}.{} {}",
+                f["kind"], f["table"], f["column"], f["message"]
+            )
+        })
+        .collect()
+}
+
 /// A few points of the sweep `scripts/sweep.sh` runs in full (100 seeds per scale): from about
 /// 50 customers (a few hundred rows per table) to the spec's own size, no failing finding.
 #[test]
@@ -64,18 +80,7 @@ fn a_spec_verified_against_its_own_data_passes_at_every_scale() {
     let w = Workdir::new();
     for (seed, scale) in [(101, 0.025), (102, 0.1), (103, 1.0)] {
         let (r, report) = self_verify(&w, seed, scale);
-        let fails: Vec<String> = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["severity"] == "fail")
-            .map(|f| {
-                format!(
-                    "{} {}.{} {}",
-                    f["kind"], f["table"], f["column"], f["message"]
-                )
-            })
-            .collect();
+        let fails = failing_messages(&report);
         assert!(fails.is_empty(), "seed {seed}, scale {scale}: {fails:#?}");
         assert_eq!(r.code, 0, "{}", r.all());
     }
@@ -94,18 +99,7 @@ fn specs_from_outside_the_project_pass_against_their_own_data() {
         let spec = repo().join(format!("tests/fixtures/specs-third-party/{name}.toml"));
         for (seed, scale) in [(201, 0.05), (202, 1.0)] {
             let (r, report) = self_verify_spec(&w, &spec, seed, scale);
-            let fails: Vec<String> = report["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|f| f["severity"] == "fail")
-                .map(|f| {
-                    format!(
-                        "{} {}.{} {}",
-                        f["kind"], f["table"], f["column"], f["message"]
-                    )
-                })
-                .collect();
+            let fails = failing_messages(&report);
             assert!(
                 fails.is_empty(),
                 "{name}, seed {seed}, scale {scale}: {fails:#?}"
