@@ -724,7 +724,7 @@ fn column_findings(
     if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text)
         && stx.count > 0
     {
-        value_classes(table, col, stx, ptx, out);
+        value_classes(table, c, stx, ptx, g, out);
         typed_as_text(table, col, stx, ptx, out);
         // Lengths are what a masked column keeps of its values (measured before masking); a
         // column copied as it is is compared on them too. Free-text columns included.
@@ -858,14 +858,15 @@ fn column_findings(
 
     if let (Some(stx), Some(ptx)) = (&sc.text, &pc.text) {
         let (sa, pa) = (&stx.anomalies, &ptx.anomalies);
-        // Kinds the spec's data has too (planted by a scenario) are intended; production rows
-        // with other kinds are the excess.
-        let intended: Vec<&str> = sa
+        // Kinds the spec's data has too, or a scenario plants (at a small scale it may plant
+        // none), are intended; production rows with other kinds are the excess.
+        let mut intended: Vec<&str> = sa
             .named()
             .iter()
             .filter(|(k, n)| *n > 0 && *k != "rows")
             .map(|(k, _)| *k)
             .collect();
+        intended.extend(c.planted.iter().map(|a| a.measured_as()));
         let excess = if intended.is_empty() {
             pa.encoding_total()
         } else {
@@ -930,14 +931,44 @@ fn column_findings(
 
 /// Empty strings and placeholders (`N/A`, `-`, `unknown`): production has them where the
 /// spec's data has none. Both are values a test suite seldom expects and a NULL check misses.
+/// Empty strings and placeholders production has and the spec's data lacks. A column with a
+/// declared `empty_rate` makes empty strings by design, even when a small sample drew none.
 fn value_classes(
     table: &str,
-    col: &str,
+    c: &crate::spec::Column,
     s: &crate::profile::text::TextStats,
     p: &crate::profile::text::TextStats,
+    g: &crate::spec::Gate,
     out: &mut Vec<Finding>,
 ) {
+    let col = c.name.as_str();
     let loc = format!("{table}.{col}");
+    // A declared empty-string rate is compared like a null rate: the difference beyond what two
+    // samples of one population would show.
+    if c.empty_rate > 0.0 && s.count > 0 && p.count > 0 {
+        let (n, m) = (s.count as f64, p.count as f64);
+        let (a, b) = (s.empty as f64 / n, p.empty as f64 / m);
+        let pooled = (s.empty + p.empty) as f64 / (n + m);
+        let noise = statrs_z(g.alpha) * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt();
+        let mut f = Measure {
+            kind: Kind::NullRate,
+            table,
+            column: Some(col),
+            metric: "empty_rate_delta_adjusted",
+            value: ((b - a).abs() - noise).max(0.0),
+            threshold: g.null_rate_delta,
+            over: Severity::Fail,
+        }
+        .finding(format!(
+            "`{loc}` is the empty string in {} of production's non-null values and {} of synthetic's",
+            pct(b),
+            pct(a)
+        ));
+        if f.severity == Severity::Fail {
+            f.suggestion = Some(format!("set `empty_rate = {b:.3}` on {loc}"));
+        }
+        out.push(f);
+    }
     for (metric, synth, prod, what, fix) in [
         (
             "empty_strings",
@@ -954,7 +985,8 @@ fn value_classes(
             "generate such placeholders on purpose (a scenario), or clean them up in the source",
         ),
     ] {
-        if prod > 0 && synth == 0 {
+        let declared = metric == "empty_strings" && c.empty_rate > 0.0;
+        if prod > 0 && synth == 0 && !declared {
             let mut f = Measure {
                 kind: Kind::UnseenCategory,
                 table,

@@ -81,6 +81,19 @@ pub enum Anomaly {
 }
 
 impl Anomaly {
+    /// The text-anomaly class a profile counts this planted anomaly under.
+    pub fn measured_as(self) -> &'static str {
+        match self {
+            Anomaly::Mojibake => "mojibake",
+            Anomaly::ReplacementChar => "replacement_char",
+            Anomaly::ZeroWidth => "zero_width",
+            Anomaly::Bidi => "bidi_control",
+            Anomaly::NonNfc => "non_nfc",
+            Anomaly::Nbsp => "unusual_space",
+            Anomaly::Whitespace => "edge_whitespace",
+        }
+    }
+
     pub const NAMES: &'static str =
         "mojibake, replacement_char, zero_width, bidi, non_nfc, nbsp, whitespace";
 
@@ -315,6 +328,8 @@ pub struct Column {
     pub declared_type: Option<ColumnType>,
     /// Generators scenarios use for this column: their values are intended too.
     pub scenario_gens: Vec<Generator>,
+    /// Text anomalies scenarios plant in this column: those kinds are intended too.
+    pub planted: Vec<Anomaly>,
     /// `ref` only: parents chosen with Zipf-like popularity (`skew = s`: the k-th parent row
     /// with probability proportional to 1 / k^s) instead of uniformly.
     pub ref_skew: Option<f64>,

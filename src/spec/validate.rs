@@ -673,7 +673,12 @@ fn build_scenarios(
                 continue;
             }
             match Anomaly::parse(kind) {
-                Some(a) => anomalies.push((col.clone(), a)),
+                Some(a) => {
+                    if let Some(c) = t.columns.iter_mut().find(|c| &c.name == col) {
+                        c.planted.push(a);
+                    }
+                    anomalies.push((col.clone(), a));
+                }
                 None => cx.err(
                     span.clone(),
                     ckey,
@@ -1287,6 +1292,7 @@ fn build_column(
         unique,
         declared_type,
         scenario_gens: Vec::new(),
+        planted: Vec::new(),
         ref_skew,
         ref_within,
         db_name,

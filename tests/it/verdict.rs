@@ -560,3 +560,35 @@ quantity = { gen = "int", min = 1, max = 3 }
         "{report:#}"
     );
 }
+
+/// A declared empty-string rate: production's empty strings are not a spec gap however few the
+/// synthetic side drew, and a rate far from the declared one fails like a null rate.
+#[test]
+fn a_declared_empty_rate_is_compared_not_treated_as_unseen() {
+    const NOTES: &str = r#"
+[domain]
+name = "notes"
+seed = 3
+[tables.notes]
+rows = 3000
+[tables.notes.columns]
+id   = { gen = "sequence" }
+body = { gen = "words", min = 1, max = 5, empty_rate = 0.05 }
+"#;
+    let w = Workdir::new();
+    let (spec, url) = generated(&w, "notes", NOTES, 4);
+    let r = w.verify(&spec, &url, "clean");
+    assert_eq!(r.code, 0, "{}", r.all());
+    change(&url, "UPDATE notes SET body = '' WHERE id % 3 = 0;");
+    let r = w.verify(&spec, &url, "emptier");
+    assert_eq!(r.code, 1, "{}", r.all());
+    let report = report_json(&w.path("emptier"));
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["metric"] == "empty_rate_delta_adjusted")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(f["severity"], "fail", "{f:#}");
+    assert!(failing(&report, "unseen_category").is_empty(), "{report:#}");
+}
