@@ -1400,8 +1400,24 @@ impl fmt::Display for SpecErrors {
             "the spec has {n} problem{}:",
             if n == 1 { "" } else { "s" }
         )?;
+        // The offending line under each problem, with a caret at its column (the spec is the
+        // user's own file; read again only to show it).
+        let mut files: std::collections::HashMap<&Path, Option<String>> = Default::default();
         for e in &self.errors {
             writeln!(f, "  {e}")?;
+            if e.line == 0 {
+                continue;
+            }
+            let text = files
+                .entry(e.path.as_path())
+                .or_insert_with(|| std::fs::read_to_string(&e.path).ok());
+            if let Some(line) = text.as_deref().and_then(|t| t.lines().nth(e.line - 1)) {
+                let shown: String = line.chars().take(160).collect();
+                let shown = crate::report::escape::visible(&shown);
+                writeln!(f, "     | {shown}")?;
+                let col = e.col.saturating_sub(1).min(shown.chars().count());
+                writeln!(f, "     | {}^", " ".repeat(col))?;
+            }
         }
         Ok(())
     }

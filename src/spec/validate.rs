@@ -190,12 +190,19 @@ pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> String {
+    // Jaro-Winkler ranks long names well; an edit distance that counts a swap of two letters as
+    // one edit catches short ones (`gne` for `gen`), where Jaro's match window is too narrow.
+    let close = |c: &str| {
+        let edits = strsim::osa_distance(word, c);
+        let jw = strsim::jaro_winkler(word, c);
+        (jw >= 0.8 || edits <= (word.chars().count() / 4).max(1)).then_some((edits, jw))
+    };
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, c)| *score >= 0.8 && *c != word)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .filter(|c| *c != word)
+        .filter_map(|c| close(c).map(|(edits, jw)| (edits, jw, c)))
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| format!(" (did you mean `{c}`?)"))
         .unwrap_or_default()
 }
 

@@ -32,6 +32,26 @@ fn a_typo_names_file_line_column_and_key() {
     );
 }
 
+/// A swapped pair of letters in a short key still gets its suggestion, and each problem shows
+/// the offending line with a caret under the key.
+#[test]
+fn a_transposed_short_key_is_suggested_and_its_line_shown() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(shop_spec()).unwrap().replacen(
+        "{ gen = \"sequence\"",
+        "{ gne = \"sequence\"",
+        1,
+    );
+    let spec = w.write("swap.toml", &text);
+    let line = text.lines().find(|l| l.contains("gne =")).unwrap();
+    let r = w.run(&["check", spec.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("did you mean `gen`?"), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("| {line}")), "{}", r.stderr);
+    let caret = format!("| {}^", " ".repeat(line.find("gne").unwrap()));
+    assert!(r.stderr.contains(&caret), "{}", r.stderr);
+}
+
 #[test]
 fn semantic_problems_are_all_reported() {
     let w = Workdir::new();
