@@ -11,8 +11,8 @@ fn sorted_pair(a: &[f64], b: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
     if x.is_empty() || y.is_empty() {
         return None;
     }
-    x.sort_by(f64::total_cmp);
-    y.sort_by(f64::total_cmp);
+    x.sort_unstable_by(f64::total_cmp);
+    y.sort_unstable_by(f64::total_cmp);
     Some((x, y))
 }
 
@@ -287,7 +287,7 @@ pub fn decile_edges(values: &[f64]) -> Vec<f64> {
 /// removed.
 pub fn quantile_edges(values: &[f64], bins: usize) -> Vec<f64> {
     let mut s = values.to_vec();
-    s.sort_by(f64::total_cmp);
+    s.sort_unstable_by(f64::total_cmp);
     let mut edges: Vec<f64> = (1..bins)
         .map(|i| crate::profile::quantile_sorted(&s, i as f64 / bins as f64))
         .collect();
@@ -305,7 +305,7 @@ pub fn psi_bins(n: f64, m: f64) -> usize {
 pub fn wasserstein(a: &[f64], b: &[f64]) -> Option<f64> {
     let (x, y) = sorted_pair(a, b)?;
     let mut all: Vec<f64> = x.iter().chain(&y).copied().collect();
-    all.sort_by(f64::total_cmp);
+    all.sort_unstable_by(f64::total_cmp);
     let (n, m) = (x.len() as f64, y.len() as f64);
     let mut total = 0.0;
     for w in all.windows(2) {

@@ -50,7 +50,7 @@ fn histogram(
     // than its extremes, which are single rows and would be printed on the axis. Values beyond
     // it count in the edge bins.
     let mut sorted = b.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     let kk = (k.max(1) as usize).min(sorted.len());
     let (plo, phi) = (sorted[kk - 1], sorted[sorted.len() - kk]);
     let (plo, phi) = if plo <= phi { (plo, phi) } else { (phi, plo) };

@@ -35,7 +35,7 @@ fn floats(v: &Values) -> Vec<f64> {
 /// One-sample KS: the p-value of the largest gap between the sample's CDF and `cdf`.
 fn ks_p(sample: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
     let mut x = sample.to_vec();
-    x.sort_by(f64::total_cmp);
+    x.sort_unstable_by(f64::total_cmp);
     let n = x.len() as f64;
     let mut d: f64 = 0.0;
     for (i, v) in x.iter().enumerate() {

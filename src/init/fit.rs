@@ -547,7 +547,7 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                     .filter_map(|s| crate::mask::parse_instant(s))
                     .map(|x| x as f64)
                     .collect();
-                v.sort_by(f64::total_cmp);
+                v.sort_unstable_by(f64::total_cmp);
                 // Whole years: a personal date rounded to the day would still be the date.
                 use chrono::Datelike;
                 let year = |us: f64| {
@@ -623,7 +623,7 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
             if bad > 0 {
                 quirks.push(format!("{bad} values are not numbers"));
             }
-            v.sort_by(f64::total_cmp);
+            v.sort_unstable_by(f64::total_cmp);
             let integer = f.ty == LogicalType::Int;
             let decimals = match f.decimal {
                 Some((_, s)) => u32::from(s),
@@ -712,7 +712,7 @@ pub fn fit(f: &ColumnFacts<'_>) -> Fitted {
                 quirks.push(format!("{bad} values do not read as dates or timestamps"));
             }
             calendar_quirks(&v, t != LogicalType::Date, &mut quirks);
-            v.sort_by(f64::total_cmp);
+            v.sort_unstable_by(f64::total_cmp);
             let ty = match t {
                 LogicalType::Date => typed("date"),
                 LogicalType::TimestampTz => typed("timestamptz"),

@@ -692,7 +692,12 @@ pub fn example_hash(key: &MaskKey, value: &str) -> String {
 /// A keyed 64-bit token of a value, for the distinct-count sketch of production data: the
 /// sketch then tells nothing about whether a guessed value is present.
 pub fn distinct_token(key: &MaskKey, value: &str) -> u64 {
-    let h = methods::hmac(key, b"distinct", value.as_bytes());
+    distinct_token_bytes(key, value.as_bytes())
+}
+
+/// [`distinct_token`] of raw bytes (a number's bits).
+pub fn distinct_token_bytes(key: &MaskKey, value: &[u8]) -> u64 {
+    let h = methods::hmac(key, b"distinct", value);
     u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
 }
 

@@ -420,8 +420,23 @@ fn profile_table(
             sentinels: BTreeMap::new(),
         };
         if distinct > 0 {
-            let text = s.drop_nulls().cast(&DataType::String)?;
-            cp.distinct_sketch = Some(sketch::Distinct::of(text.str()?.iter().flatten(), mask_key));
+            let present = s.drop_nulls();
+            cp.distinct_sketch = Some(match present.dtype() {
+                DataType::String => sketch::Distinct::of(present.str()?.iter().flatten(), mask_key),
+                d if d.is_primitive_numeric()
+                    || matches!(
+                        d,
+                        DataType::Date | DataType::Datetime(..) | DataType::Decimal(..)
+                    ) =>
+                {
+                    let v = aligned_values(&present)?;
+                    sketch::Distinct::of_numbers(v.into_iter(), mask_key)
+                }
+                _ => {
+                    let text = present.cast(&DataType::String)?;
+                    sketch::Distinct::of(text.str()?.iter().flatten(), mask_key)
+                }
+            });
         }
         if mask == MaskMethod::Keep && ty.is_measured() {
             // Aligned row by row (NaN for null) for the pair statistics; the finite values for
@@ -660,7 +675,7 @@ pub fn numeric_stats(values: &[f64]) -> Option<NumericStats> {
         0.0
     };
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     Some(NumericStats {
         count: values.len() as u64,
         min: sorted[0],
@@ -684,7 +699,7 @@ pub fn numeric_stats_k(values: &[f64], k: u64) -> Option<NumericStats> {
     }
     let mut s = numeric_stats(values)?;
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     let (lo, hi) = (sorted[k - 1], sorted[sorted.len() - k]);
     s.min = lo;
     s.max = hi;

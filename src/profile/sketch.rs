@@ -302,6 +302,23 @@ impl Distinct {
         Self::encode(&s, key.map(|k| k.fingerprint()))
     }
 
+    /// The sketch of numbers (and instants) by their bits: no text is formatted for them.
+    pub fn of_numbers(
+        values: impl Iterator<Item = f64>,
+        key: Option<&crate::mask::MaskKey>,
+    ) -> Distinct {
+        let mut s = Self::empty();
+        for v in values {
+            // One bit pattern for 0.0 and -0.0, as they are one value.
+            let bits = if v == 0.0 { 0u64 } else { v.to_bits() };
+            match key {
+                Some(k) => s.update(crate::mask::distinct_token_bytes(k, &bits.to_le_bytes())),
+                None => s.update(bits),
+            }
+        }
+        Self::encode(&s, key.map(|k| k.fingerprint()))
+    }
+
     fn empty() -> datasketches::hll::HllSketch {
         #[allow(clippy::expect_used)]
         datasketches::hll::HllSketch::new(LG_K, datasketches::hll::HllType::Hll4)

@@ -241,26 +241,41 @@ impl TextStats {
         } else {
             self.shapes_overflow += 1;
         }
-        let len = s.chars().count() as u64;
+        let len = if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        } as u64;
         *self.lengths.entry(len.min(MAX_LENGTH_BIN)).or_default() += 1;
         self.length_min = Some(self.length_min.map_or(len, |m| m.min(len)));
         self.length_max = Some(self.length_max.map_or(len, |m| m.max(len)));
         self.length_sum += len;
+        let ascii = s.is_ascii();
         let bom = s.starts_with('\u{FEFF}');
         let body = if bom { &s['\u{FEFF}'.len_utf8()..] } else { s };
-        let has = |f: fn(char) -> bool| body.chars().any(f);
+        // Every class but control characters and line breaks needs a character beyond ASCII:
+        // plain ASCII text (most of any table) is checked in one pass over its bytes.
+        let has = |f: fn(char) -> bool| !ascii && body.chars().any(f);
+        let (ascii_control, ascii_break) = if ascii {
+            body.bytes().fold((false, false), |(c, b), x| {
+                let brk = matches!(x, b'\n' | b'\r' | b'\t' | 0x0B | 0x0C);
+                (c || ((x < 0x20 || x == 0x7F) && !brk), b || brk)
+            })
+        } else {
+            (false, false)
+        };
         let found = [
-            is_mojibake(s),
+            !ascii && is_mojibake(s),
             !invalid_utf8 && s.contains('\u{FFFD}'),
             invalid_utf8,
-            has(|c| c.is_control() && !is_line_break_or_tab(c)),
-            has(is_line_break_or_tab),
+            ascii_control || has(|c| c.is_control() && !is_line_break_or_tab(c)),
+            ascii_break || has(is_line_break_or_tab),
             has(is_unusual_space),
             has(|c| is_zero_width(c) || c == '\u{FEFF}'),
             has(is_bidi_control),
             has(is_variation_or_filler),
             bom,
-            !is_nfc(s),
+            !ascii && !is_nfc(s),
             has_mixed_scripts(s),
         ];
         let a = &mut self.anomalies;
@@ -456,6 +471,11 @@ pub fn is_mojibake(s: &str) -> bool {
 /// count as one script).
 fn has_mixed_scripts(s: &str) -> bool {
     use unicode_security::MixedScript;
+    // ASCII letters are all Latin: nothing to mix (and the script tables are the profile's
+    // hottest path on ordinary text).
+    if s.is_ascii() {
+        return false;
+    }
     s.split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().any(char::is_alphabetic))
         .any(|w| !w.is_single_script())
