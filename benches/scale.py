@@ -39,7 +39,9 @@ def measure(cmd, runs, env=None):
 
 def spec_for(work, orders, name):
     text = open(os.path.join(HERE, "orders.toml")).read()
-    text = text.replace("rows = 100000", f"rows = {max(orders // 10, 1)}").replace("rows = 1000000", f"rows = {orders}")
+    # Orders first: the customers' new count could read as the orders' old one.
+    text = re.sub(r"^rows = 1000000$", f"rows = {orders}", text, count=1, flags=re.M)
+    text = re.sub(r"^rows = 100000$", f"rows = {max(orders // 10, 1)}", text, count=1, flags=re.M)
     path = os.path.join(work, name)
     open(path, "w").write(text)
     return path
