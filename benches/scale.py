@@ -22,11 +22,14 @@ REPO = os.path.dirname(HERE)
 PY = sys.executable
 
 
-def measure(cmd, runs, env=None):
-    """Runs `cmd` `runs` times; returns (median seconds, median peak MB, all seconds)."""
+def measure(cmd, runs, env=None, fresh=None):
+    """Runs `cmd` `runs` times; returns (median seconds, median peak MB, all seconds). `fresh`:
+    a folder removed before each run (a tool that skips files it finds would time nothing)."""
     print("timing", " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[:4])), file=sys.stderr, flush=True)
     secs, peaks = [], []
     for _ in range(runs):
+        if fresh:
+            shutil.rmtree(fresh, ignore_errors=True)
         with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
             t0 = time.perf_counter()
             p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], capture_output=True, env=env)
@@ -105,7 +108,7 @@ def main():
             # TPC-H lineitem, 16 columns: values/s is the comparison (a fixed-schema ceiling).
             out = os.path.join(work, "tpch")
             sf = max(n / 6_000_000, 0.01)
-            s, m, _ = measure(["tpchgen-cli", "parquet", "-s", f"{sf:.3f}", "--tables=lineitem", f"--output-dir={out}"], runs)
+            s, m, _ = measure(["tpchgen-cli", "parquet", "-s", f"{sf:.3f}", "--tables=lineitem", f"--output-dir={out}"], runs, fresh=out)
             rows.append(("generate", f"tpchgen-cli lineitem (16 columns; rows x 1.6 for values)", int(6_000_000 * sf * 1.6), s, m))
             shutil.rmtree(out, ignore_errors=True)
 
