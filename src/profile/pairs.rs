@@ -33,9 +33,10 @@ pub struct Association {
 
 /// Cramér's V of two aligned categorical columns (`None` = missing): sqrt(χ² / (n (min(r, c) - 1))).
 pub fn cramers_v(x: &[Option<String>], y: &[Option<String>]) -> Option<(f64, u64, u64, u64)> {
-    use std::collections::HashMap;
+    use std::collections::{BTreeMap, HashMap};
     let mut cells: HashMap<(&str, &str), f64> = HashMap::new();
-    let (mut rows, mut cols): (HashMap<&str, f64>, HashMap<&str, f64>) = Default::default();
+    // Ordered, so the chi-square sums in one order every run: profiles are byte-identical.
+    let (mut rows, mut cols): (BTreeMap<&str, f64>, BTreeMap<&str, f64>) = Default::default();
     let mut n = 0.0;
     for (a, b) in x.iter().zip(y) {
         if let (Some(a), Some(b)) = (a, b) {
@@ -69,8 +70,8 @@ pub fn cramers_v(x: &[Option<String>], y: &[Option<String>]) -> Option<(f64, u64
 /// The correlation ratio η of a numeric column by a categorical one: sqrt(between-group sum of
 /// squares / total sum of squares), over rows where both are present.
 pub fn eta(groups: &[Option<String>], x: &[f64]) -> Option<(f64, u64, u64)> {
-    use std::collections::HashMap;
-    let mut by: HashMap<&str, (f64, f64)> = HashMap::new();
+    // Ordered, so the between-group sum adds in one order every run.
+    let mut by: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
     let mut all = Vec::new();
     for (g, v) in groups.iter().zip(x) {
         if let (Some(g), true) = (g, v.is_finite()) {

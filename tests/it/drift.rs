@@ -362,3 +362,33 @@ fn the_committed_baseline_shows_no_drift_on_the_unchanged_demo() {
     let r: Value = serde_json::from_str(&run.stdout).expect("--format json prints the report");
     assert_eq!(r["verdict"], "pass");
 }
+
+/// Profiling the same data twice gives the same profile, value for value (only `created_at`
+/// differs): association measures sum in a fixed order, not a hash map's.
+#[test]
+fn a_profile_is_the_same_every_run() {
+    let w = Workdir::new();
+    let spec = shop_spec();
+    let spec = spec.to_str().unwrap();
+    let r = w.run(&["generate", spec, "--scale", "0.3", "--out", "g"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let mut profiles = Vec::new();
+    for i in 0..3 {
+        let out = format!("p{i}.json");
+        let r = w.run(&["profile", "g", "--spec", spec, "--out", &out]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let mut p = w.json(&out);
+        p.as_object_mut().unwrap().remove("created_at");
+        profiles.push(p);
+    }
+    assert!(
+        profiles[0]["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.get("associations").is_some()),
+        "the data has associations to compare"
+    );
+    assert_eq!(profiles[0], profiles[1]);
+    assert_eq!(profiles[0], profiles[2]);
+}
