@@ -301,12 +301,14 @@ pub fn drift_into(spec: &Spec, old: &Path, new: &Path, dir: &Path) -> anyhow::Re
                 spec.path.display()
             );
         }
-        let sketched = p
+        // A column with numeric statistics has a histogram too (both need rows), unless the
+        // profile predates histograms.
+        let unsketched = p
             .tables
             .iter()
             .flat_map(|t| &t.columns)
-            .any(|c| c.histogram.is_some() || c.numeric.is_none());
-        if !sketched {
+            .any(|c| c.numeric.is_some() && c.histogram.is_none());
+        if unsketched {
             anyhow::bail!(
                 "{} has no histograms (it was written by an older realitycheck); profile the data again",
                 path.display()

@@ -652,9 +652,7 @@ fn column_findings(
     if sc.rows > 0 && pc.rows > 0 && pc.mask != MaskMethod::Redact {
         let (n, m) = (sc.rows as f64, pc.rows as f64);
         let (a, b) = (sc.nulls as f64 / n, pc.nulls as f64 / m);
-        let pooled = (sc.nulls + pc.nulls) as f64 / (n + m);
-        let z = statrs_z(g.alpha);
-        let noise = z * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt();
+        let noise = proportion_noise((sc.nulls, sc.rows), (pc.nulls, pc.rows), g.alpha);
         let adj = ((b - a).abs() - noise).max(0.0);
         let mut f = Measure {
             kind: Kind::NullRate,
@@ -931,8 +929,8 @@ fn column_findings(
 
 /// Empty strings and placeholders (`N/A`, `-`, `unknown`): production has them where the
 /// spec's data has none. Both are values a test suite seldom expects and a NULL check misses.
-/// Empty strings and placeholders production has and the spec's data lacks. A column with a
-/// declared `empty_rate` makes empty strings by design, even when a small sample drew none.
+/// A column with a declared `empty_rate` makes empty strings by design, even when a small
+/// sample drew none: its rate is compared instead.
 fn value_classes(
     table: &str,
     c: &crate::spec::Column,
@@ -946,10 +944,11 @@ fn value_classes(
     // A declared empty-string rate is compared like a null rate: the difference beyond what two
     // samples of one population would show.
     if c.empty_rate > 0.0 && s.count > 0 && p.count > 0 {
-        let (n, m) = (s.count as f64, p.count as f64);
-        let (a, b) = (s.empty as f64 / n, p.empty as f64 / m);
-        let pooled = (s.empty + p.empty) as f64 / (n + m);
-        let noise = statrs_z(g.alpha) * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt();
+        let (a, b) = (
+            s.empty as f64 / s.count as f64,
+            p.empty as f64 / p.count as f64,
+        );
+        let noise = proportion_noise((s.empty, s.count), (p.empty, p.count), g.alpha);
         let mut f = Measure {
             kind: Kind::NullRate,
             table,
@@ -1199,6 +1198,14 @@ fn sentinels(table: &str, col: &str, counts: Vec<(String, u64, u64)>, out: &mut 
             out.push(f);
         }
     }
+}
+
+/// The difference two shares (`hits` of `rows` on each side) of one population stay within
+/// with probability 1 - α: the two-proportion normal bound at the pooled share.
+fn proportion_noise((x, n): (u64, u64), (y, m): (u64, u64), alpha: f64) -> f64 {
+    let (n, m) = (n as f64, m as f64);
+    let pooled = (x + y) as f64 / (n + m);
+    statrs_z(alpha) * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt()
 }
 
 /// The two-sided normal quantile z(1 - α/2).

@@ -58,7 +58,6 @@ struct DbTable {
     foreign_keys: Vec<(String, String, String)>,
 }
 
-/// The spec type of a database type, with decimal precision and scale where known.
 /// An integer column type: SQLite's affinity rule (the declared type contains `INT`); elsewhere
 /// the type's first word, so `interval` and `point` are not integers.
 fn is_integer_type(dialect: Dialect, t: &str) -> bool {
@@ -89,6 +88,7 @@ fn is_integer_type(dialect: Dialect, t: &str) -> bool {
     )
 }
 
+/// The spec type of a database type, with decimal precision and scale where known.
 fn logical_of(dialect: Dialect, db_type: &str) -> (LogicalType, Option<(u8, u8)>) {
     let t = db_type.trim().to_ascii_lowercase();
     let num = |s: &str| -> Option<(u8, u8)> {

@@ -92,9 +92,11 @@ pub fn mask(
                 .column_type(spec)
                 .unwrap_or(ColumnType::of(LogicalType::Text));
             let ty = ct.logical;
+            // The formats the spec declares for the column: what the text statistics count
+            // undeclared rows against, and what the PII scan leaves to the column.
+            let declared = scan::Declared::of(c);
             let raw_text = ty.is_textual().then(|| {
                 let mut s = TextStats::default();
-                let declared = scan::Declared::of(c);
                 if declared.is_empty() {
                     rc.cells().iter().flatten().for_each(|b| s.add_bytes(b));
                 } else {
@@ -126,7 +128,6 @@ pub fn mask(
             if scanned {
                 // A value of a format the spec declares for the column (an ISBN, an order
                 // reference) is the column's own data, not personal data the spec missed.
-                let declared = scan::Declared::of(c);
                 let hits: Vec<Vec<&'static str>> = rc
                     .cells()
                     .iter()

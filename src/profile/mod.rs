@@ -91,17 +91,9 @@ pub struct WithheldCounts {
 
 impl WithheldCounts {
     pub fn of(counts: &[f64], k: u64) -> WithheldCounts {
-        let mut out = WithheldCounts::default();
-        for c in counts {
-            let c = *c as u64;
-            if c < k {
-                out.withheld += c;
-                out.bins.push(0);
-            } else {
-                out.bins.push(c);
-            }
-        }
-        out
+        let mut withheld = 0;
+        let bins = sketch::withhold(counts, k, &mut withheld);
+        WithheldCounts { bins, withheld }
     }
 }
 
@@ -400,7 +392,8 @@ fn profile_table(
             s
         };
         let nulls = s.null_count() as u64;
-        let distinct = s.drop_nulls().n_unique()? as u64;
+        let present = s.drop_nulls();
+        let distinct = present.n_unique()? as u64;
         let mut cp = ColumnProfile {
             name: cname.clone(),
             logical_type: meta.map_or(ty, |m| m.logical_type),
@@ -420,7 +413,6 @@ fn profile_table(
             sentinels: BTreeMap::new(),
         };
         if distinct > 0 {
-            let present = s.drop_nulls();
             cp.distinct_sketch = Some(match present.dtype() {
                 DataType::String => sketch::Distinct::of(present.str()?.iter().flatten(), mask_key),
                 d if d.is_primitive_numeric()

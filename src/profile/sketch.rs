@@ -441,23 +441,8 @@ pub struct CalendarCounts {
 impl CalendarCounts {
     pub fn of(micros: &[f64], k: u64) -> CalendarCounts {
         let mut withheld = 0;
-        let mut views = Calendar::ALL.iter().map(|c| {
-            c.counts(micros)
-                .into_iter()
-                .map(|x| {
-                    let x = x as u64;
-                    if x < k {
-                        withheld += x;
-                        0
-                    } else {
-                        x
-                    }
-                })
-                .collect::<Vec<u64>>()
-        });
-        let mut next = || views.next().unwrap_or_default();
-        let (hour_of_day, weekday, day_of_month, month) = (next(), next(), next(), next());
-        drop(views);
+        let [hour_of_day, weekday, day_of_month, month] =
+            Calendar::ALL.map(|c| withhold(&c.counts(micros), k, &mut withheld));
         CalendarCounts {
             hour_of_day,
             weekday,
@@ -490,6 +475,23 @@ impl CalendarCounts {
             withheld: self.withheld + other.withheld,
         }
     }
+}
+
+/// Disclosure control over counts per fixed bin: a bin under `k` rows shows 0, and its rows are
+/// added to `withheld`.
+pub fn withhold(counts: &[f64], k: u64, withheld: &mut u64) -> Vec<u64> {
+    counts
+        .iter()
+        .map(|c| {
+            let c = *c as u64;
+            if c < k {
+                *withheld += c;
+                0
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Children per parent at or above this count share one bin.
