@@ -138,6 +138,40 @@ impl Values {
         map_values!(self, v => rows.iter().map(|r| r.and_then(|r| v[r].clone())).collect())
     }
 
+    /// Appends `more`, a batch of the same column: same variant (and scale), or an error.
+    pub fn append(&mut self, more: Values) -> anyhow::Result<()> {
+        match (self, more) {
+            (Values::Bool(d), Values::Bool(s)) => d.extend(s),
+            (Values::Int(d), Values::Int(s))
+            | (Values::Timestamp(d), Values::Timestamp(s))
+            | (Values::TimestampTz(d), Values::TimestampTz(s)) => d.extend(s),
+            (Values::Float(d), Values::Float(s)) => d.extend(s),
+            (Values::Date(d), Values::Date(s)) => d.extend(s),
+            (Values::Text(d), Values::Text(s)) => d.extend(s),
+            (
+                Values::Decimal {
+                    values: d, scale, ..
+                },
+                Values::Decimal {
+                    values: s,
+                    scale: t,
+                    ..
+                },
+            ) if *scale == t => d.extend(s),
+            (d, s) => bail!(
+                "a batch holds {:?} values where the column holds {:?}",
+                s.logical_type(),
+                d.logical_type()
+            ),
+        }
+        Ok(())
+    }
+
+    /// Splits off the values from `at` on, leaving the first `at`.
+    pub fn split_off(&mut self, at: usize) -> Values {
+        map_values!(self, v => v.split_off(at))
+    }
+
     /// Nulls every value whose `mask` entry is set.
     pub fn clear(&mut self, mask: &[bool]) {
         with_values!(self, v => {
@@ -440,6 +474,132 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     tmp.persist(path)
         .with_context(|| format!("renaming into {}", path.display()))?;
     Ok(crate::spec::hex_digest(bytes))
+}
+
+/// Rows per Parquet row group when a table is written in batches: a fixed number, so the bytes
+/// of a file do not depend on the batch size it was produced in.
+pub const ROW_GROUP_ROWS: usize = 131_072;
+
+/// A Parquet file written a row group at a time, under a temporary name in its folder until
+/// [`ParquetSink::finish`] renames it into place; the SHA-256 is taken of the bytes as they are
+/// written. Dropped unfinished, the temporary file is removed: nothing that looks complete.
+pub struct ParquetSink {
+    path: std::path::PathBuf,
+    tmp: tempfile::NamedTempFile,
+    hash: std::sync::Arc<std::sync::Mutex<sha2::Sha256>>,
+    writer: Option<polars::io::parquet::write::BatchedWriter<HashingFile>>,
+    rows: u64,
+}
+
+/// The file's bytes go to disk and into the running SHA-256.
+struct HashingFile {
+    file: std::fs::File,
+    hash: std::sync::Arc<std::sync::Mutex<sha2::Sha256>>,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.file.write(buf)?;
+        if let Ok(mut h) = self.hash.lock() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl ParquetSink {
+    pub fn create(path: &Path) -> anyhow::Result<ParquetSink> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".realitycheck-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        Ok(ParquetSink {
+            path: path.to_path_buf(),
+            tmp,
+            hash: Default::default(),
+            writer: None,
+            rows: 0,
+        })
+    }
+
+    /// Writes `df` as one row group (none for an empty frame, whose schema still makes the
+    /// file's). Every frame must have the first one's schema.
+    pub fn write(&mut self, df: &mut DataFrame) -> anyhow::Result<()> {
+        if self.writer.is_none() {
+            let file = HashingFile {
+                file: self
+                    .tmp
+                    .as_file()
+                    .try_clone()
+                    .with_context(|| format!("writing {}", self.path.display()))?,
+                hash: self.hash.clone(),
+            };
+            self.writer = Some(
+                ParquetWriter::new(file)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(df.schema())?,
+            );
+        }
+        df.rechunk_mut();
+        if let Some(w) = &mut self.writer {
+            w.write_batch(df)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("writing {}", self.path.display()))?;
+        }
+        self.rows += df.height() as u64;
+        Ok(())
+    }
+
+    /// Whether a frame (and with it the schema) was written.
+    pub fn started(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Writes the footer, syncs and renames the file into place; gives its rows and SHA-256.
+    pub fn finish(self) -> anyhow::Result<(u64, String)> {
+        use sha2::Digest;
+        let path = self.path;
+        let w = self
+            .writer
+            .with_context(|| format!("{} was given no rows and no schema", path.display()))?;
+        w.finish()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("writing {}", path.display()))?;
+        drop(w);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            self.tmp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("setting permissions of {}", path.display()))?;
+        }
+        self.tmp
+            .as_file()
+            .sync_all()
+            .with_context(|| format!("syncing {}", path.display()))?;
+        self.tmp
+            .persist(&path)
+            .with_context(|| format!("renaming into {}", path.display()))?;
+        let digest = self
+            .hash
+            .lock()
+            .map_err(|_| anyhow::anyhow!("hashing {}", path.display()))?
+            .clone()
+            .finalize();
+        Ok((self.rows, crate::spec::hex_digest_of(&digest)))
+    }
 }
 
 pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {

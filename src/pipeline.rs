@@ -157,12 +157,127 @@ pub fn source_url(spec: &Spec, cli: Option<&str>) -> anyhow::Result<String> {
 /// Extracts, masks and writes production data into `out` with the masking audit beside it.
 /// The folder is replaced whole only when every check passed, the leak check of every file
 /// included; otherwise it is left as it was.
-pub async fn extract(spec: &Spec, url: &str, out: &Path) -> anyhow::Result<Stored> {
+pub async fn extract(
+    spec: &Spec,
+    url: &str,
+    out: &Path,
+    batch_rows: usize,
+) -> anyhow::Result<Dataset> {
     let staging = Staging::new(out)?;
-    let (stored, _, guard) = extract_into(spec, url, staging.path(), staging.path()).await?;
+    let (dataset, _, guard) =
+        extract_into(spec, url, staging.path(), staging.path(), batch_rows).await?;
     guard.check_dir(staging.path(), &[])?;
     staging.commit()?;
-    Ok(stored)
+    Ok(dataset)
+}
+
+/// Masks each batch extraction hands over and writes it to its table's Parquet file, a row
+/// group at a time: rows go from the source to disk without a table ever being whole in memory.
+struct MaskingSink<'a> {
+    spec: &'a Spec,
+    out: &'a Path,
+    masker: mask::Masker<'a>,
+    table: Option<(mask::TableMasker<'a>, TableWriter)>,
+    /// Per file written: the table, its file, and the leak guard's size when its first batch
+    /// was checked.
+    written: Vec<(TableFile, usize)>,
+}
+
+/// One table's masked rows on their way to Parquet: buffered up to a row group.
+struct TableWriter {
+    name: String,
+    file: String,
+    sink: frame::ParquetSink,
+    buffer: Vec<(String, frame::Values)>,
+    buffered: usize,
+}
+
+impl TableWriter {
+    fn push(&mut self, spec: &Spec, batch: Vec<(String, frame::Values)>) -> anyhow::Result<()> {
+        let n = batch.first().map_or(0, |(_, v)| v.len());
+        if self.buffer.is_empty() {
+            self.buffer = batch;
+        } else {
+            for ((_, have), (_, more)) in self.buffer.iter_mut().zip(batch) {
+                have.append(more)?;
+            }
+        }
+        self.buffered += n;
+        while self.buffered >= frame::ROW_GROUP_ROWS {
+            let rest: Vec<(String, frame::Values)> = self
+                .buffer
+                .iter_mut()
+                .map(|(c, v)| (c.clone(), v.split_off(frame::ROW_GROUP_ROWS)))
+                .collect();
+            let full = std::mem::replace(&mut self.buffer, rest);
+            self.write(spec, &full, frame::ROW_GROUP_ROWS)?;
+            self.buffered -= frame::ROW_GROUP_ROWS;
+        }
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        spec: &Spec,
+        columns: &[(String, frame::Values)],
+        rows: usize,
+    ) -> anyhow::Result<()> {
+        let mut df = mask::to_frame(spec, &self.name, rows, columns)?;
+        self.sink.write(&mut df)
+    }
+
+    fn finish(mut self, spec: &Spec) -> anyhow::Result<TableFile> {
+        if self.buffered > 0 || !self.sink.started() {
+            let buffer = std::mem::take(&mut self.buffer);
+            self.write(spec, &buffer, self.buffered)?;
+        }
+        let (rows, sha256) = self.sink.finish()?;
+        Ok(TableFile {
+            name: self.name,
+            file: self.file,
+            rows,
+            sha256,
+        })
+    }
+}
+
+impl<'a> extract::Sink for MaskingSink<'a> {
+    fn begin(&mut self, table: &str, columns: &[&str]) -> anyhow::Result<()> {
+        let tm = self.masker.table(table, columns)?;
+        let file = format!("{table}.parquet");
+        let sink = frame::ParquetSink::create(&self.out.join(&file))?;
+        self.table = Some((
+            tm,
+            TableWriter {
+                name: table.to_string(),
+                file,
+                sink,
+                buffer: Vec::new(),
+                buffered: 0,
+            },
+        ));
+        Ok(())
+    }
+
+    fn rows(&mut self, batch: mask::RawTable) -> anyhow::Result<()> {
+        let (tm, w) = self
+            .table
+            .as_mut()
+            .context("extraction handed rows before naming their table")?;
+        let masked = self.masker.batch(tm, batch)?;
+        w.push(self.spec, masked)
+    }
+
+    fn end(&mut self) -> anyhow::Result<()> {
+        let (tm, w) = self
+            .table
+            .take()
+            .context("extraction ended a table it had not started")?;
+        let guard_at_start = self.masker.end(tm);
+        let file = w.finish(self.spec)?;
+        self.written.push((file, guard_at_start));
+        Ok(())
+    }
 }
 
 /// Extracts, masks and writes production data into `out` and the audit into `audit_dir`, both
@@ -172,41 +287,45 @@ async fn extract_into(
     url: &str,
     out: &Path,
     audit_dir: &Path,
-) -> anyhow::Result<(Stored, Vec<(PathBuf, String)>, mask::LeakGuard)> {
+    batch_rows: usize,
+) -> anyhow::Result<(Dataset, Vec<(PathBuf, String)>, mask::LeakGuard)> {
     let key = MaskKey::from_env(&spec.masking.key_env)?;
     let t0 = Instant::now();
-    let ex = extract::extract(spec, url).await?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut sink = MaskingSink {
+        spec,
+        out,
+        masker: mask::Masker::new(spec, &key),
+        table: None,
+        written: Vec::new(),
+    };
+    let ex = extract::extract(spec, url, batch_rows, &mut sink).await?;
+    let MaskingSink {
+        masker, written, ..
+    } = sink;
     tracing::info!(
-        "read {} tables from {} ({} rows sampled) in {:.2} s",
-        ex.tables.len(),
+        "read, masked and wrote {} tables from {} ({} rows sampled) in {:.2} s",
+        written.len(),
         ex.source,
-        ex.tables.iter().map(|t| t.rows()).sum::<usize>(),
+        written.iter().map(|(t, _)| t.rows).sum::<u64>(),
         t0.elapsed().as_secs_f64()
     );
     let extract::Extracted {
         dialect,
         source,
         schema,
-        tables: raw_tables,
         table_stats,
         statements,
         unclassified,
     } = ex;
-    let masked = mask::mask(spec, raw_tables, &unclassified, &key)?;
-    let guard = masked.guard;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let mut tables = Vec::new();
-    let mut frames = masked.tables;
-    for (name, df) in &mut frames {
-        let file = format!("{name}.parquet");
-        let sha256 = frame::write_parquet(df, &out.join(&file))?;
-        tables.push(TableFile {
-            name: name.clone(),
-            file,
-            rows: df.height() as u64,
-            sha256,
-        });
+    let masked = masker.finish(&unclassified)?;
+    // Values the guard learnt after a file's first rows were checked are looked for in it now.
+    for (t, guard_at_start) in &written {
+        if *guard_at_start < masked.guard.len() {
+            masked.guard.check_parquet(&out.join(&t.file), &t.name)?;
+        }
     }
+    let tables: Vec<TableFile> = written.into_iter().map(|(t, _)| t).collect();
     let extraction = Extraction {
         source,
         dialect: if extract::is_files(url) {
@@ -252,14 +371,7 @@ async fn extract_into(
         md_path.clone(),
         frame::write_atomic(&md_path, audit.to_markdown().as_bytes())?,
     ));
-    Ok((
-        Stored {
-            dataset: ds,
-            tables: frames,
-        },
-        written,
-        guard,
-    ))
+    Ok((ds, written, masked.guard))
 }
 
 pub fn profile(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)> {
@@ -435,14 +547,26 @@ pub fn compare_into(spec: &Spec, synth: &Path, prod: &Path, dir: &Path) -> anyho
 /// Everything: extract and mask, generate, profile both, compare, report. Writes every artifact
 /// under `dir`, which is replaced whole only when the run completes (a failing gate completes;
 /// an error does not) and every text artifact passed the leak check; returns the report.
-pub async fn verify(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyhow::Result<Report> {
+pub async fn verify(
+    spec: &Spec,
+    source: &str,
+    dir: &Path,
+    scale: f64,
+    batch_rows: usize,
+) -> anyhow::Result<Report> {
     let staging = Staging::new(dir)?;
-    let report = verify_into(spec, source, staging.path(), scale).await?;
+    let report = verify_into(spec, source, staging.path(), scale, batch_rows).await?;
     staging.commit()?;
     Ok(report)
 }
 
-async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyhow::Result<Report> {
+async fn verify_into(
+    spec: &Spec,
+    source: &str,
+    dir: &Path,
+    scale: f64,
+    batch_rows: usize,
+) -> anyhow::Result<Report> {
     // The source is tried before anything is generated: a wrong URL fails in a second.
     if !extract::is_files(source) {
         let (conn, _) = crate::db::connect(source, true, spec.source.statement_timeout_s).await?;
@@ -463,7 +587,7 @@ async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyho
     let prod_dir = dir.join("production");
     let spinner = crate::progress::Spinner::start("reading and masking production");
     // Production first: a source that cannot be read fails before any work is done.
-    let (prod, w, guard) = extract_into(spec, source, &prod_dir, dir).await?;
+    let (prod, w, guard) = extract_into(spec, source, &prod_dir, dir, batch_rows).await?;
     written.extend(w);
     lap("extract_mask", &mut stages);
     spinner.stage("generating synthetic data");
@@ -481,7 +605,10 @@ async fn verify_into(spec: &Spec, source: &str, dir: &Path, scale: f64) -> anyho
 
     // The frames just written are still in memory: profile them rather than read them back.
     let (sp, ss) = profile::profile_tables(spec, &synth.dataset, &synth.tables)?;
-    let (pp, ps) = profile::profile_tables(spec, &prod.dataset, &prod.tables)?;
+    // Production was written as it streamed: it is read back.
+    let prod_tables = profile::load_tables(&prod_dir, &prod)?;
+    let (pp, ps) = profile::profile_tables(spec, &prod, &prod_tables)?;
+    drop(prod_tables);
     let profiles = dir.join("profiles");
     for (p, name) in [(&sp, "synthetic.json"), (&pp, "production.json")] {
         let path = profiles.join(name);

@@ -118,6 +118,9 @@ pub enum Command {
         /// Output folder for the masked tables; the masking audit goes beside them.
         #[arg(long, default_value = "data/production")]
         out: PathBuf,
+        /// Rows read, masked and written at a time: memory grows with this, not with the data.
+        #[arg(long, default_value_t = crate::extract::DEFAULT_BATCH_ROWS)]
+        batch_rows: usize,
     },
     /// Profile a dataset folder into a profile JSON.
     Profile {
@@ -182,6 +185,9 @@ pub enum Command {
         /// Multiplies the spec's row counts for the synthetic side.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Production rows read, masked and written at a time.
+        #[arg(long, default_value_t = crate::extract::DEFAULT_BATCH_ROWS)]
+        batch_rows: usize,
         #[command(flatten)]
         output: GateOutput,
     },
@@ -469,11 +475,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Pass)
         }
-        Command::Extract { spec, source, out } => {
+        Command::Extract {
+            spec,
+            source,
+            out,
+            batch_rows,
+        } => {
             let s = load(&spec)?;
             let url = pipeline::source_url(&s, source.as_deref())?;
-            let stored = pipeline::extract(&s, &url, &out).await?;
-            let ds = stored.dataset;
+            let ds = pipeline::extract(&s, &url, &out, batch_rows).await?;
             println!(
                 "wrote {} masked tables and the masking audit to {}",
                 ds.tables.len(),
@@ -542,12 +552,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             source,
             report,
             scale,
+            batch_rows,
             output,
         } => {
             let s = load(&spec)?;
             let url = pipeline::source_url(&s, source.as_deref())?;
             let dir = report.unwrap_or_else(|| PathBuf::from("reports").join(&s.domain));
-            let r = pipeline::verify(&s, &url, &dir, scale).await?;
+            let r = pipeline::verify(&s, &url, &dir, scale, batch_rows).await?;
             print_report(&r, &dir, output.format)?;
             Ok(gate(&r, output.fail_on))
         }

@@ -28,12 +28,27 @@ use crate::dataset::{ExtractedTable, SourceColumn, SourceTable};
 use crate::db::{self, Dialect};
 use crate::spec::{Sample, Spec, Unclassified};
 
-/// What extraction read: raw tables (sampled) and facts about the source.
+/// Rows per batch unless the caller says otherwise: small enough that a batch of wide rows
+/// stays in a few megabytes, large enough that per-batch work is noise.
+pub const DEFAULT_BATCH_ROWS: usize = 10_000;
+
+/// Where extraction hands each table's sampled rows, a batch at a time, in the spec's table
+/// order. A batch is dropped by the sink before the next is read, so memory is bounded by the
+/// batch size, not the table's.
+pub trait Sink {
+    /// A table starts; its batches hold `columns` (spec names, in this order).
+    fn begin(&mut self, table: &str, columns: &[&str]) -> anyhow::Result<()>;
+    /// The table's next batch of sampled rows; every table gets at least one (maybe empty).
+    fn rows(&mut self, batch: RawTable) -> anyhow::Result<()>;
+    /// The table's last batch was handed over.
+    fn end(&mut self) -> anyhow::Result<()>;
+}
+
+/// What extraction read about the source (the rows went to the [`Sink`]).
 pub struct Extracted {
     pub dialect: Dialect,
     pub source: String,
     pub schema: Vec<SourceTable>,
-    pub tables: Vec<RawTable>,
     pub table_stats: Vec<ExtractedTable>,
     /// Every statement sent, in order (for the masking audit).
     pub statements: Vec<String>,
@@ -68,7 +83,14 @@ enum Reader {
     Files(HashMap<String, files::FileTable>),
 }
 
-pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
+/// Reads the spec's tables from `url`, sampled, `batch_rows` rows at a time into `sink`.
+pub async fn extract(
+    spec: &Spec,
+    url: &str,
+    batch_rows: usize,
+    sink: &mut (dyn Sink + Send),
+) -> anyhow::Result<Extracted> {
+    let batch_rows = batch_rows.max(1);
     let mut statements = Vec::new();
     let db_schema = spec.source.schema.as_deref();
     let (mut reader, dialect, schema) = match files::dir_of(url) {
@@ -125,7 +147,6 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
         );
     }
 
-    let mut tables: Vec<RawTable> = Vec::new();
     let mut table_stats = Vec::new();
     let mut state = SampleState::default();
 
@@ -177,42 +198,38 @@ pub async fn extract(spec: &Spec, url: &str) -> anyhow::Result<Extracted> {
             follow,
             dialect,
             schema: db_schema,
+            batch_rows,
         };
-        let (sampled, source_rows, orphans) = match &mut reader {
+        sink.begin(&t.name, &present)?;
+        let (sampled_rows, source_rows, orphans) = match &mut reader {
             Reader::Files(files) => {
                 let db_cols: Vec<&str> = present.iter().map(|c| t.db_column(c)).collect();
-                files::take(files, t.db(), &db_cols).map(|cols| {
-                    let keys = job.key_columns();
-                    let mut raw = RawTable::new(&t.name, &present, &keys);
-                    let n = cols.first().map_or(0, Vec::len);
-                    let mut cols: Vec<std::vec::IntoIter<Option<Vec<u8>>>> =
-                        cols.into_iter().map(Vec::into_iter).collect();
-                    for _ in 0..n {
-                        raw.push_row(cols.iter_mut().map(|c| c.next().flatten()).collect());
-                    }
-                    sample_rows(&job, raw, &mut state)
-                })
+                match files::take(files, t.db(), &db_cols) {
+                    Ok(cols) => sample_file(&job, cols, &mut state, sink),
+                    Err(e) => Err(e),
+                }
             }
             Reader::Db(conn) if dialect == Dialect::Sqlite => {
-                sample_in_memory(conn, &job, &mut state, &mut statements).await
+                sample_in_memory(conn, &job, &mut state, &mut statements, sink).await
             }
-            Reader::Db(conn) => sample_in_database(conn, &job, &mut state, &mut statements).await,
+            Reader::Db(conn) => {
+                sample_in_database(conn, &job, &mut state, &mut statements, sink).await
+            }
         }
         .with_context(|| format!("reading table `{}` from {}", t.name, db::redact_url(url)))?;
+        sink.end()?;
         state.sampled.insert(t.name.clone());
         table_stats.push(ExtractedTable {
             name: t.name.clone(),
             source_rows,
-            sampled_rows: sampled.rows() as u64,
+            sampled_rows,
             orphans,
         });
-        tables.push(sampled);
     }
     Ok(Extracted {
         dialect,
         source: db::redact_url(url),
         schema,
-        tables,
         table_stats,
         statements,
         unclassified,
@@ -227,8 +244,8 @@ struct Follow {
     parent_key: String,
 }
 
-/// A table's sampled rows, its row count in the source, and its orphans per `ref` column.
-type Sampled = (RawTable, u64, BTreeMap<String, u64>);
+/// A table's sampled row count, its row count in the source, and its orphans per `ref` column.
+type Sampled = (u64, u64, BTreeMap<String, u64>);
 
 struct TableJob<'a> {
     spec: &'a Spec,
@@ -240,6 +257,7 @@ struct TableJob<'a> {
     dialect: Dialect,
     /// `[source] schema`, when the tables are not in the connection's default one.
     schema: Option<&'a str>,
+    batch_rows: usize,
 }
 
 impl TableJob<'_> {
@@ -290,6 +308,11 @@ impl TableJob<'_> {
         Ok(format!(" ORDER BY {}", cols.join(", ")))
     }
 
+    /// An empty batch of this table's columns.
+    fn batch(&self) -> RawTable {
+        RawTable::new(&self.table.name, self.present, &self.key_columns())
+    }
+
     /// The columns sampling may read back: the key and the foreign keys.
     fn key_columns(&self) -> Vec<&str> {
         self.table
@@ -326,79 +349,149 @@ struct SampleState {
     predicates: HashMap<String, Option<String>>,
 }
 
-/// Reads the whole table and samples in memory with a SHA-256 of (seed, table, key). For SQLite,
-/// which has no hash function and whose data is a local file anyway.
+/// Streams the whole table and samples it as it arrives, with a SHA-256 of (seed, table, key).
+/// For SQLite, which has no hash function and whose data is a local file anyway; the row count
+/// comes first, since a sample of `rows = N` needs the rate before the first row.
 async fn sample_in_memory(
     conn: &mut AnyConnection,
     job: &TableJob<'_>,
     state: &mut SampleState,
     statements: &mut Vec<String>,
+    sink: &mut (dyn Sink + Send),
 ) -> anyhow::Result<Sampled> {
+    let count_sql = format!("SELECT COUNT(*) FROM {}", job.sql_table(&job.table.name)?);
+    let source_rows = count(conn, &count_sql).await?;
+    statements.push(count_sql);
     let sql = format!("{}{}", job.select()?, job.order_by()?);
-    let full = fetch(conn, job, &sql).await?;
+    let mut sampler = Sampler::new(job, state, source_rows);
+    fetch(conn, job, &sql, &mut |batch| {
+        sink.rows(sampler.filter(job, state, batch))
+    })
+    .await?;
     statements.push(sql);
-    Ok(sample_rows(job, full, state))
+    Ok(sampler.finish(job, state))
 }
 
-/// Samples a table read whole, in memory: roots by a SHA-256 of (seed, table, key), children by
-/// their parent's sampled keys, orphans at the root rate. Counts orphans per `ref` column.
-fn sample_rows(job: &TableJob<'_>, full: RawTable, state: &mut SampleState) -> Sampled {
-    let t = job.table;
-    let key_cells = job
-        .key()
-        .and_then(|k| full.column_index(k))
-        .and_then(|k| full.key_cells(k));
-    let keys: Vec<Option<Vec<u8>>> = (0..full.rows())
-        .map(|i| key_cells.and_then(|c| c[i].clone()))
-        .collect();
-    let follow = job.follow.as_ref().and_then(|f| {
-        full.column_index(&f.column)
-            .and_then(|c| full.key_cells(c))
-            .map(|c| (c, f.parent.as_str()))
-    });
-    let rate = job.rate(full.rows() as u64);
-    let mut keep = Vec::with_capacity(full.rows());
-    for (i, key) in keys.iter().enumerate() {
-        let own = key.clone().unwrap_or_else(|| i.to_le_bytes().to_vec());
-        let sampled = sample_hash(job.spec.seed, &t.name, &own) < rate;
-        let k = match follow {
-            None => sampled,
-            Some((cells, parent)) => match cells[i].as_deref() {
-                Some(fk) if state.kept_keys[parent].contains(fk) => true,
-                Some(fk) if !state.all_keys[parent].contains(fk) => sampled,
-                Some(_) => false,
-                None => sampled,
-            },
-        };
-        keep.push(k);
-    }
-
-    let mut orphans = BTreeMap::new();
-    for (c, rt, _) in t.references() {
-        let cells = full.column_index(&c.name).and_then(|ci| full.key_cells(ci));
-        if let (Some(cells), Some(parent_keys)) = (cells, state.all_keys.get(rt)) {
-            let n = cells
-                .iter()
-                .flatten()
-                .filter(|fk| !parent_keys.contains(*fk))
-                .count();
-            orphans.insert(c.name.clone(), n as u64);
+/// Samples the columns of a file table (read whole by `files`), a batch at a time.
+fn sample_file(
+    job: &TableJob<'_>,
+    cols: Vec<Vec<Option<Vec<u8>>>>,
+    state: &mut SampleState,
+    sink: &mut (dyn Sink + Send),
+) -> anyhow::Result<Sampled> {
+    let n = cols.first().map_or(0, Vec::len);
+    let mut sampler = Sampler::new(job, state, n as u64);
+    let mut cols: Vec<std::vec::IntoIter<Option<Vec<u8>>>> =
+        cols.into_iter().map(Vec::into_iter).collect();
+    let mut at = 0;
+    loop {
+        let mut raw = job.batch();
+        for _ in at..(at + job.batch_rows).min(n) {
+            raw.push_row(cols.iter_mut().map(|c| c.next().flatten()).collect());
+        }
+        at += raw.rows();
+        sink.rows(sampler.filter(job, state, raw))?;
+        if at >= n {
+            break;
         }
     }
-    let source_rows = full.rows() as u64;
-    let sampled = full.filter(&keep);
-    state
-        .all_keys
-        .insert(t.name.clone(), keys.iter().flatten().cloned().collect());
-    state.kept_keys.insert(
-        t.name.clone(),
-        keys.into_iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .filter_map(|(key, _)| key)
-            .collect(),
-    );
-    (sampled, source_rows, orphans)
+    Ok(sampler.finish(job, state))
+}
+
+/// Samples a table in memory as its rows stream past: roots by a SHA-256 of (seed, table,
+/// key), children by their parent's sampled keys, orphans at the root rate; counts orphans per
+/// `ref` column. What it keeps between batches is keys only: every key of the table and the
+/// sampled ones, for the tables that follow it.
+struct Sampler {
+    rate: f64,
+    source_rows: u64,
+    /// Rows seen so far: a row without a key is sampled by its position.
+    seen: usize,
+    sampled: u64,
+    all_keys: HashSet<Vec<u8>>,
+    kept_keys: HashSet<Vec<u8>>,
+    orphans: BTreeMap<String, u64>,
+}
+
+impl Sampler {
+    fn new(job: &TableJob<'_>, state: &SampleState, source_rows: u64) -> Sampler {
+        let orphans = job
+            .table
+            .references()
+            .filter(|(c, rt, _)| {
+                job.present.contains(&c.name.as_str()) && state.all_keys.contains_key(*rt)
+            })
+            .map(|(c, _, _)| (c.name.clone(), 0))
+            .collect();
+        Sampler {
+            rate: job.rate(source_rows),
+            source_rows,
+            seen: 0,
+            sampled: 0,
+            all_keys: HashSet::new(),
+            kept_keys: HashSet::new(),
+            orphans,
+        }
+    }
+
+    /// The batch's sampled rows.
+    fn filter(&mut self, job: &TableJob<'_>, state: &SampleState, raw: RawTable) -> RawTable {
+        let t = job.table;
+        let key_cells = job
+            .key()
+            .and_then(|k| raw.column_index(k))
+            .and_then(|k| raw.key_cells(k));
+        let follow = job.follow.as_ref().and_then(|f| {
+            raw.column_index(&f.column)
+                .and_then(|c| raw.key_cells(c))
+                .map(|c| (c, f.parent.as_str()))
+        });
+        let mut keep = Vec::with_capacity(raw.rows());
+        for i in 0..raw.rows() {
+            let key = key_cells.and_then(|c| c[i].as_deref());
+            let own = key.map_or_else(|| (self.seen + i).to_le_bytes().to_vec(), <[u8]>::to_vec);
+            let sampled = sample_hash(job.spec.seed, &t.name, &own) < self.rate;
+            let k = match follow {
+                None => sampled,
+                Some((cells, parent)) => match cells[i].as_deref() {
+                    Some(fk) if state.kept_keys[parent].contains(fk) => true,
+                    Some(fk) if !state.all_keys[parent].contains(fk) => sampled,
+                    Some(_) => false,
+                    None => sampled,
+                },
+            };
+            if let Some(key) = key {
+                self.all_keys.insert(key.to_vec());
+                if k {
+                    self.kept_keys.insert(key.to_vec());
+                }
+            }
+            keep.push(k);
+        }
+        for (c, rt, _) in t.references() {
+            let cells = raw.column_index(&c.name).and_then(|ci| raw.key_cells(ci));
+            if let (Some(cells), Some(parent_keys), Some(n)) =
+                (cells, state.all_keys.get(rt), self.orphans.get_mut(&c.name))
+            {
+                *n += cells
+                    .iter()
+                    .flatten()
+                    .filter(|fk| !parent_keys.contains(*fk))
+                    .count() as u64;
+            }
+        }
+        self.seen += raw.rows();
+        let kept = raw.filter(&keep);
+        self.sampled += kept.rows() as u64;
+        kept
+    }
+
+    fn finish(self, job: &TableJob<'_>, state: &mut SampleState) -> Sampled {
+        let name = job.table.name.clone();
+        state.all_keys.insert(name.clone(), self.all_keys);
+        state.kept_keys.insert(name, self.kept_keys);
+        (self.sampled, self.source_rows, self.orphans)
+    }
 }
 
 /// Samples in the database: a keyed-hash predicate on root tables' keys, and children selected by
@@ -409,6 +502,7 @@ async fn sample_in_database(
     job: &TableJob<'_>,
     state: &mut SampleState,
     statements: &mut Vec<String>,
+    sink: &mut (dyn Sink + Send),
 ) -> anyhow::Result<Sampled> {
     let (t, d) = (job.table, job.dialect);
     let table = job.sql_table(&t.name)?;
@@ -459,7 +553,7 @@ async fn sample_in_database(
             .unwrap_or_default(),
         job.order_by()?
     );
-    let sampled = fetch(conn, job, &sql).await?;
+    let sampled = fetch(conn, job, &sql, &mut |batch| sink.rows(batch)).await?;
     statements.push(sql);
 
     let mut orphans = BTreeMap::new();
@@ -522,15 +616,17 @@ fn sample_hash(seed: u64, table: &str, key: &[u8]) -> f64 {
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Runs `sql` and hands its rows to `each` in batches of `job.batch_rows`: the first batch even
+/// when there are no rows, so the sink sees the table's columns. Gives the rows read.
 async fn fetch(
     conn: &mut AnyConnection,
     job: &TableJob<'_>,
     sql: &str,
-) -> anyhow::Result<RawTable> {
+    each: &mut (dyn FnMut(RawTable) -> anyhow::Result<()> + Send),
+) -> anyhow::Result<u64> {
     let (dialect, columns) = (job.dialect, job.present);
-    // Sampling reads back the key and the foreign keys; nothing else of a raw row.
-    let keys = job.key_columns();
-    let mut raw = RawTable::new(&job.table.name, columns, &keys);
+    let mut raw = job.batch();
+    let (mut read, mut handed) = (0u64, false);
     let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let mut cells = Vec::with_capacity(columns.len());
@@ -545,8 +641,16 @@ async fn fetch(
             cells.push(cell);
         }
         raw.push_row(cells);
+        read += 1;
+        if raw.rows() >= job.batch_rows {
+            each(std::mem::replace(&mut raw, job.batch()))?;
+            handed = true;
+        }
     }
-    Ok(raw)
+    if raw.rows() > 0 || !handed {
+        each(raw)?;
+    }
+    Ok(read)
 }
 
 /// Every table and view of the source's schema (the `[source] schema`, else the connection's

@@ -29,24 +29,59 @@ impl KAnonymity {
     }
 }
 
+/// Group sizes over a table's quasi-identifiers, counted a batch at a time.
+pub struct Groups {
+    table: String,
+    columns: Vec<String>,
+    k: u64,
+    rows: u64,
+    groups: HashMap<Vec<Option<String>>, u64>,
+}
+
+impl Groups {
+    pub fn new(table: &str, columns: &[&str], k: u64) -> Groups {
+        Groups {
+            table: table.to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            k,
+            rows: 0,
+            groups: HashMap::new(),
+        }
+    }
+
+    /// Counts the `rows` rows of one batch; `columns` are its masked quasi-identifier values,
+    /// in the order given to [`Groups::new`] (null is a value of its own).
+    pub fn add(&mut self, columns: &[&Values], rows: usize) {
+        for i in 0..rows {
+            let key: Vec<Option<String>> = columns.iter().map(|v| v.key_at(i)).collect();
+            *self.groups.entry(key).or_default() += 1;
+        }
+        self.rows += rows as u64;
+    }
+
+    pub fn finish(self) -> KAnonymity {
+        let k = self.k;
+        let below: Vec<u64> = self.groups.values().copied().filter(|n| *n < k).collect();
+        KAnonymity {
+            table: self.table,
+            columns: self.columns,
+            k,
+            rows: self.rows,
+            groups: self.groups.len() as u64,
+            min_group: self.groups.values().copied().min().unwrap_or(0),
+            rows_below_k: below.iter().sum(),
+            groups_below_k: below.len() as u64,
+        }
+    }
+}
+
 /// Groups the rows of `columns` (masked values; null is a value of its own) and counts.
 pub fn measure(table: &str, columns: &[(&str, &Values)], rows: usize, k: u64) -> KAnonymity {
-    let mut groups: HashMap<Vec<Option<String>>, u64> = HashMap::new();
-    for i in 0..rows {
-        let key: Vec<Option<String>> = columns.iter().map(|(_, v)| v.key_at(i)).collect();
-        *groups.entry(key).or_default() += 1;
-    }
-    let below: Vec<u64> = groups.values().copied().filter(|n| *n < k).collect();
-    KAnonymity {
-        table: table.to_string(),
-        columns: columns.iter().map(|(c, _)| c.to_string()).collect(),
-        k,
-        rows: rows as u64,
-        groups: groups.len() as u64,
-        min_group: groups.values().copied().min().unwrap_or(0),
-        rows_below_k: below.iter().sum(),
-        groups_below_k: below.len() as u64,
-    }
+    let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+    let mut g = Groups::new(table, &names, k);
+    let values: Vec<&Values> = columns.iter().map(|(_, v)| *v).collect();
+    g.add(&values, rows);
+    g.finish()
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod raw;
 pub mod scan;
 
 use std::collections::HashSet;
+use std::hash::BuildHasher;
 
 use anyhow::bail;
 use polars::prelude::DataFrame;
@@ -38,94 +39,217 @@ use crate::spec::{
 use kanon::KAnonymity;
 use methods::{Ff1, FpeError};
 
-/// Masked tables, ready to be written, what was done to each column, and the guard that checks
-/// every artifact of the run before it is put in place.
+/// What masking a whole run measured, once its last table is in: what was done to each
+/// column, k-anonymity, and the guard that checks every artifact before it is put in place.
 pub struct Masked {
-    pub tables: Vec<(String, DataFrame)>,
     pub columns: Vec<ExtractedColumn>,
     pub k_anonymity: Vec<KAnonymity>,
     pub guard: LeakGuard,
 }
 
-/// Masks every raw table (consuming them); `unclassified` columns are recorded by name only.
-pub fn mask(
-    spec: &Spec,
-    tables: Vec<RawTable>,
-    unclassified: &[(String, String)],
-    key: &MaskKey,
-) -> anyhow::Result<Masked> {
-    let ff1 = Ff1::new(key);
-    let mut guard = LeakGuard::new(spec.masking.leak_min_length);
-    for raw in &tables {
-        let t = spec_table(spec, raw)?;
-        for rc in raw.columns() {
-            if t.column(rc.name()).is_some_and(|c| c.pii.is_some()) {
-                let texts: Vec<std::borrow::Cow<'_, str>> =
-                    rc.cells().iter().flatten().map(|b| text(b)).collect();
-                guard.add_column(
-                    &format!("{}.{}", t.name, rc.name()),
-                    texts.iter().map(|s| s.as_ref()),
-                );
-            }
+/// Masks production one batch of rows at a time. The run's state lives here: the leak guard,
+/// which grows with every batch's PII values, and the refusals that are raised once every
+/// table is in (so one error lists them all). A table's state lives in [`TableMasker`].
+///
+/// Every batch's output is checked against the guard as it stands; a value the guard learns
+/// later is looked for in what was already written by [`LeakGuard::check_parquet`], which the
+/// caller runs on each file [`TableMasker::guard_grew`] names.
+pub struct Masker<'a> {
+    spec: &'a Spec,
+    key: &'a MaskKey,
+    ff1: Ff1,
+    guard: LeakGuard,
+    /// Hashes for the table-wide sets (in memory only, never written).
+    hasher: std::hash::RandomState,
+    columns: Vec<ExtractedColumn>,
+    k_anonymity: Vec<KAnonymity>,
+    refused_scans: Vec<String>,
+    too_small: Vec<String>,
+}
+
+/// One table's masking state between batches: per column the counters the audit reports, and
+/// the sets that must span the whole table (distinct inputs and outputs, the raw values a
+/// pseudonym must not equal), held as keyed 64-bit hashes, never as values.
+pub struct TableMasker<'a> {
+    table: &'a Table,
+    rows: u64,
+    columns: Vec<ColumnState<'a>>,
+    groups: Option<(Vec<usize>, kanon::Groups)>,
+    /// The guard's size when this table's first batch was checked.
+    guard_at_start: Option<usize>,
+}
+
+struct ColumnState<'a> {
+    c: &'a Column,
+    ct: ColumnType,
+    declared: scan::Declared,
+    raw_text: Option<TextStats>,
+    /// The leak guard's index of this column, for a PII column.
+    pii: Option<usize>,
+    type_errors: u64,
+    too_small: u64,
+    scanned: bool,
+    policy: PiiScanPolicy,
+    pii_scan: std::collections::BTreeMap<String, u64>,
+    redacted_cells: u64,
+    declared_format_rows: u64,
+    distinct: Option<(HashSet<u64>, HashSet<u64>)>,
+    avoid: HashSet<u64>,
+    output_type: Option<LogicalType>,
+}
+
+impl<'a> Masker<'a> {
+    pub fn new(spec: &'a Spec, key: &'a MaskKey) -> Masker<'a> {
+        Masker {
+            spec,
+            key,
+            ff1: Ff1::new(key),
+            guard: LeakGuard::new(spec.masking.leak_min_length),
+            hasher: std::hash::RandomState::new(),
+            columns: Vec::new(),
+            k_anonymity: Vec::new(),
+            refused_scans: Vec::new(),
+            too_small: Vec::new(),
         }
     }
-    guard.build()?;
 
-    let mut out_tables = Vec::new();
-    let mut columns = Vec::new();
-    let mut k_anonymity = Vec::new();
-    let mut refused_scans: Vec<String> = Vec::new();
-    let mut too_small: Vec<String> = Vec::new();
-    for raw in tables {
-        let t = spec_table(spec, &raw)?;
-        let mut out: Vec<(String, Values)> = Vec::new();
-        let mut meta = Vec::new();
-        for rc in raw.columns() {
-            let c = t.column(rc.name()).ok_or_else(|| {
+    /// Starts a table whose batches hold `columns` (spec names, in the batches' order).
+    pub fn table(&mut self, name: &str, columns: &[&str]) -> anyhow::Result<TableMasker<'a>> {
+        let spec = self.spec;
+        let t = spec.table(name).ok_or_else(|| {
+            anyhow::anyhow!("extraction read `{name}`, which the spec does not name")
+        })?;
+        let mut states = Vec::new();
+        for name in columns {
+            let c = t.column(name).ok_or_else(|| {
                 anyhow::anyhow!(
-                    "extraction read {}.{}, which the spec does not name",
-                    t.name,
-                    rc.name()
+                    "extraction read {}.{name}, which the spec does not name",
+                    t.name
                 )
             })?;
             let ct = c
                 .column_type(spec)
                 .unwrap_or(ColumnType::of(LogicalType::Text));
-            let ty = ct.logical;
-            // The formats the spec declares for the column: what the text statistics count
-            // undeclared rows against, and what the PII scan leaves to the column.
-            let declared = scan::Declared::of(c);
-            let raw_text = ty.is_textual().then(|| {
-                let mut s = TextStats::default();
-                if declared.is_empty() {
+            let pii = c
+                .pii
+                .is_some()
+                .then(|| self.guard.column(&format!("{}.{}", t.name, c.name)));
+            states.push(ColumnState {
+                c,
+                ct,
+                // The formats the spec declares for the column: what the text statistics count
+                // undeclared rows against, and what the PII scan leaves to the column.
+                declared: scan::Declared::of(c),
+                raw_text: ct.logical.is_textual().then(TextStats::default),
+                pii,
+                type_errors: 0,
+                too_small: 0,
+                // Columns declared non-PII and copied as they are are scanned for personal data.
+                scanned: c.pii.is_none() && c.mask == MaskMethod::Keep && ct.logical.is_textual(),
+                policy: c.pii_scan.clone().unwrap_or(spec.masking.pii_scan.clone()),
+                pii_scan: Default::default(),
+                redacted_cells: 0,
+                declared_format_rows: 0,
+                distinct: (c.mask != MaskMethod::Keep).then(Default::default),
+                avoid: HashSet::new(),
+                output_type: None,
+            });
+        }
+        let qi: Vec<(usize, &str)> = spec
+            .masking
+            .quasi_identifiers
+            .iter()
+            .filter(|(qt, _)| *qt == t.name)
+            .filter_map(|(_, qc)| {
+                columns
+                    .iter()
+                    .position(|c| c == qc)
+                    .map(|i| (i, columns[i]))
+            })
+            .collect();
+        let groups = (!qi.is_empty()).then(|| {
+            let names: Vec<&str> = qi.iter().map(|(_, n)| *n).collect();
+            (
+                qi.iter().map(|(i, _)| *i).collect(),
+                kanon::Groups::new(&t.name, &names, spec.masking.k),
+            )
+        });
+        Ok(TableMasker {
+            table: t,
+            rows: 0,
+            columns: states,
+            groups,
+            guard_at_start: None,
+        })
+    }
+
+    /// Masks one batch of `tm`'s table (consuming it): gives the masked columns, in the
+    /// batch's order, as the spec's types. The batch's raw PII values join the guard first, so
+    /// the batch is checked against them too.
+    pub fn batch(
+        &mut self,
+        tm: &mut TableMasker<'a>,
+        raw: RawTable,
+    ) -> anyhow::Result<Vec<(String, Values)>> {
+        let t = tm.table;
+        if raw.columns().len() != tm.columns.len() {
+            bail!(
+                "a batch of `{}` has {} columns where its first had {}",
+                t.name,
+                raw.columns().len(),
+                tm.columns.len()
+            );
+        }
+        for (rc, st) in raw.columns().iter().zip(&tm.columns) {
+            if let Some(g) = st.pii {
+                for b in rc.cells().iter().flatten() {
+                    self.guard.add(g, &text(b));
+                }
+            }
+        }
+        let mut out: Vec<(String, Values)> = Vec::new();
+        for (rc, st) in raw.columns().iter().zip(tm.columns.iter_mut()) {
+            let c = st.c;
+            if let Some(s) = &mut st.raw_text {
+                if st.declared.is_empty() {
                     rc.cells().iter().flatten().for_each(|b| s.add_bytes(b));
                 } else {
-                    let of_one = |v: &str| declared.matches(v);
+                    let d = &st.declared;
+                    let of_one = |v: &str| d.matches(v);
                     for b in rc.cells().iter().flatten() {
                         s.add_bytes_declared(b, &of_one);
                     }
                 }
-                s.suppress_rare(spec.masking.k);
-                s
-            });
-            let entity = entity_cells(t, c, &raw)?;
-            let mut m = mask_column(c, ct, rc, entity, key, &ff1);
-            if m.too_small > 0 {
-                too_small.push(format!(
-                    "{}.{} ({} value{})",
-                    t.name,
-                    c.name,
-                    m.too_small,
-                    if m.too_small == 1 { "" } else { "s" }
-                ));
             }
-            // Columns declared non-PII and copied as they are are scanned for personal data.
-            let scanned = c.pii.is_none() && c.mask == MaskMethod::Keep && ty.is_textual();
-            let mut pii_scan = Default::default();
-            let mut redacted_cells = 0;
-            let mut declared_format_rows = 0u64;
-            let policy = c.pii_scan.clone().unwrap_or(spec.masking.pii_scan.clone());
-            if scanned {
+            if c.mask == MaskMethod::Pseudonym {
+                let h = &self.hasher;
+                st.avoid.extend(
+                    rc.cells()
+                        .iter()
+                        .flatten()
+                        .map(|b| h.hash_one(text(b).as_bytes())),
+                );
+            }
+            let entity = entity_cells(t, c, &raw)?;
+            let (h, avoid) = (&self.hasher, &st.avoid);
+            let is_raw = |v: &str| avoid.contains(&h.hash_one(v.as_bytes()));
+            let mut m = mask_column(c, st.ct, rc, entity, self.key, &self.ff1, &is_raw);
+            st.type_errors += m.type_errors;
+            st.too_small += m.too_small;
+            if let Some((inputs, outputs)) = &mut st.distinct {
+                let h = &self.hasher;
+                inputs.extend(
+                    rc.cells()
+                        .iter()
+                        .flatten()
+                        .map(|b| h.hash_one(b.as_slice())),
+                );
+                outputs.extend(
+                    (0..m.values.len())
+                        .filter_map(|i| m.values.key_at(i).map(|v| h.hash_one(v.as_bytes()))),
+                );
+            }
+            if st.scanned {
                 // A value of a format the spec declares for the column (an ISBN, an order
                 // reference) is the column's own data, not personal data the spec missed.
                 let hits: Vec<Vec<&'static str>> = rc
@@ -135,97 +259,217 @@ pub fn mask(
                         v.as_deref()
                             .map(|b| text(b))
                             .filter(|t| {
-                                let own = declared.matches(t);
-                                declared_format_rows += u64::from(own);
+                                let own = st.declared.matches(t);
+                                st.declared_format_rows += u64::from(own);
                                 !own
                             })
                             .map(|t| scan::kinds(&t))
                             .unwrap_or_default()
                     })
                     .collect();
-                pii_scan = scan::count(&hits);
-                if !pii_scan.is_empty() {
-                    let kinds: Vec<String> =
-                        pii_scan.iter().map(|(k, n)| format!("{k}: {n}")).collect();
-                    match &policy {
-                        PiiScanPolicy::Refuse => refused_scans.push(format!(
-                            "{}.{} ({})",
-                            t.name,
-                            c.name,
-                            kinds.join(", ")
-                        )),
-                        PiiScanPolicy::Redact => {
-                            if let Values::Text(cells) = &mut m.values {
-                                for (cell, h) in cells.iter_mut().zip(&hits) {
-                                    if !h.is_empty() && cell.is_some() {
-                                        *cell = None;
-                                        redacted_cells += 1;
-                                    }
-                                }
-                            }
-                            tracing::warn!(
-                                "{}.{} is declared non-PII but {redacted_cells} of its values look like personal data ({}); they were redacted",
-                                t.name,
-                                c.name,
-                                kinds.join(", ")
-                            );
+                for (kind, n) in scan::count(&hits) {
+                    *st.pii_scan.entry(kind).or_default() += n;
+                }
+                if matches!(st.policy, PiiScanPolicy::Redact)
+                    && let Values::Text(cells) = &mut m.values
+                {
+                    for (cell, h) in cells.iter_mut().zip(&hits) {
+                        if !h.is_empty() && cell.is_some() {
+                            *cell = None;
+                            st.redacted_cells += 1;
                         }
-                        PiiScanPolicy::Accept { .. } => tracing::warn!(
-                            "{}.{} is declared non-PII but some of its values look like personal data ({}); copied as the spec accepts",
-                            t.name,
-                            c.name,
-                            kinds.join(", ")
-                        ),
                     }
                 }
             }
-            meta.push(ExtractedColumn {
+            st.output_type.get_or_insert(m.values.logical_type());
+            out.push((c.name.clone(), m.values));
+        }
+        same_row_check(t, &raw, &out)?;
+        tm.guard_at_start.get_or_insert(self.guard.len());
+        self.guard.check_table(&t.name, &out)?;
+        if let Some((at, groups)) = &mut tm.groups {
+            let qi: Vec<&Values> = at.iter().map(|i| &out[*i].1).collect();
+            groups.add(&qi, raw.rows());
+        }
+        tm.rows += raw.rows() as u64;
+        Ok(out)
+        // `raw` is dropped here: the batch's unmasked rows are gone before the next is read.
+    }
+
+    /// Ends a table: its columns' facts join the run's, and its deferred refusals are noted.
+    /// Gives the guard's size when the table's first batch was checked: if the guard holds more
+    /// values at the end of the run, the table's file must be read back with
+    /// [`LeakGuard::check_parquet`].
+    pub fn end(&mut self, tm: TableMasker<'a>) -> usize {
+        let t = tm.table;
+        for st in tm.columns {
+            let c = st.c;
+            if st.too_small > 0 {
+                self.too_small.push(format!(
+                    "{}.{} ({} value{})",
+                    t.name,
+                    c.name,
+                    st.too_small,
+                    if st.too_small == 1 { "" } else { "s" }
+                ));
+            }
+            if !st.pii_scan.is_empty() {
+                let kinds: Vec<String> = st
+                    .pii_scan
+                    .iter()
+                    .map(|(k, n)| format!("{k}: {n}"))
+                    .collect();
+                match &st.policy {
+                    PiiScanPolicy::Refuse => self.refused_scans.push(format!(
+                        "{}.{} ({})",
+                        t.name,
+                        c.name,
+                        kinds.join(", ")
+                    )),
+                    PiiScanPolicy::Redact => tracing::warn!(
+                        "{}.{} is declared non-PII but {} of its values look like personal data ({}); they were redacted",
+                        t.name,
+                        c.name,
+                        st.redacted_cells,
+                        kinds.join(", ")
+                    ),
+                    PiiScanPolicy::Accept { .. } => tracing::warn!(
+                        "{}.{} is declared non-PII but some of its values look like personal data ({}); copied as the spec accepts",
+                        t.name,
+                        c.name,
+                        kinds.join(", ")
+                    ),
+                }
+            }
+            let mut raw_text = st.raw_text;
+            if let Some(s) = &mut raw_text {
+                s.suppress_rare(self.spec.masking.k);
+            }
+            self.columns.push(ExtractedColumn {
                 table: t.name.clone(),
                 column: c.name.clone(),
                 pii: c.pii.clone(),
                 method: c.mask,
                 logical_type: if c.mask.keeps_type() {
-                    ty
+                    st.ct.logical
                 } else {
-                    m.values.logical_type()
+                    st.output_type.unwrap_or(LogicalType::Text)
                 },
-                rows: raw.rows() as u64,
-                type_errors: m.type_errors,
+                rows: tm.rows,
+                type_errors: st.type_errors,
                 raw_text,
-                leak_check_passed: None,
-                pii_scan,
-                pii_scan_policy: scanned.then(|| policy_name(&policy).to_string()),
-                pii_scan_reason: match (&policy, scanned) {
+                // Every batch passed the same-row check and the guard (or the run stopped);
+                // files read back at the end of the run are checked before anything is kept.
+                leak_check_passed: c.pii.is_some().then_some(true),
+                pii_scan: st.pii_scan,
+                pii_scan_policy: st.scanned.then(|| policy_name(&st.policy).to_string()),
+                pii_scan_reason: match (&st.policy, st.scanned) {
                     (PiiScanPolicy::Accept { reason }, true) => Some(reason.clone()),
                     _ => None,
                 },
-                redacted_cells,
-                declared_format_rows,
-                distinct_inputs: m.distinct.map(|d| d.0),
-                distinct_outputs: m.distinct.map(|d| d.1),
+                redacted_cells: st.redacted_cells,
+                declared_format_rows: st.declared_format_rows,
+                distinct_inputs: st.distinct.as_ref().map(|d| d.0.len() as u64),
+                distinct_outputs: st.distinct.as_ref().map(|d| d.1.len() as u64),
             });
-            out.push((c.name.clone(), m.values));
         }
-        same_row_check(t, &raw, &out, &mut meta)?;
-        guard.check_table(&t.name, &out)?;
-        for m in meta.iter_mut().filter(|m| m.pii.is_some()) {
-            m.leak_check_passed = Some(true);
+        if let Some((_, g)) = tm.groups {
+            self.k_anonymity.push(g.finish());
         }
-        let qi: Vec<(&str, &Values)> = spec
-            .masking
-            .quasi_identifiers
-            .iter()
-            .filter(|(qt, _)| *qt == t.name)
-            .filter_map(|(_, qc)| {
-                out.iter()
-                    .find(|(n, _)| n == qc)
-                    .map(|(n, v)| (n.as_str(), v))
-            })
-            .collect();
-        if !qi.is_empty() {
-            k_anonymity.push(kanon::measure(&t.name, &qi, raw.rows(), spec.masking.k));
+        tm.guard_at_start.unwrap_or(self.guard.len())
+    }
+
+    /// The run's refusals, now that every table is in; `unclassified` columns are recorded by
+    /// name only.
+    pub fn finish(self, unclassified: &[(String, String)]) -> anyhow::Result<Masked> {
+        let Masker {
+            spec,
+            guard,
+            mut columns,
+            k_anonymity,
+            refused_scans,
+            too_small,
+            ..
+        } = self;
+        if !too_small.is_empty() {
+            bail!(
+                "format_preserving cannot hide these values: fewer than {} digits or {} letters is below \
+                 FF1's minimum domain of one million (NIST SP 800-38G Rev. 1): {}. Nothing was written. \
+                 Mask those columns with `hash`, `generalize` or `redact`",
+                methods::MIN_DIGITS,
+                methods::MIN_LETTERS,
+                too_small.join(", ")
+            );
         }
-        let mut df = frame::to_frame(raw.rows(), &out)?;
+        if !refused_scans.is_empty() {
+            bail!(
+                "columns declared non-PII hold values that look like personal data (rows per kind): {}. \
+                 Nothing was written. Classify each with `pii` and a `mask`, or set `pii_scan = \"redact\"` \
+                 (null the matching values) or `pii_scan = \"accept\"` with a `pii_scan_reason` on the column \
+                 (or under `[masking]` for all columns)",
+                refused_scans.join(", ")
+            );
+        }
+        if spec.masking.enforce_k_anonymity {
+            let broken: Vec<String> = k_anonymity
+                .iter()
+                .filter(|k| !k.holds())
+                .map(|k| {
+                    format!(
+                        "{} over ({}): smallest group {}, {} rows in groups below k = {}",
+                        k.table,
+                        k.columns.join(", "),
+                        k.min_group,
+                        k.rows_below_k,
+                        k.k
+                    )
+                })
+                .collect();
+            if !broken.is_empty() {
+                bail!(
+                    "k-anonymity does not hold: {}. Nothing was written. Generalize the quasi-identifiers \
+                     (`mask = \"generalize\"`), sample more rows, or lower `[masking] k`",
+                    broken.join("; ")
+                );
+            }
+        }
+        for (t, c) in unclassified {
+            columns.push(ExtractedColumn {
+                table: t.clone(),
+                column: c.clone(),
+                pii: Some("unclassified".into()),
+                method: MaskMethod::Redact,
+                logical_type: LogicalType::Text,
+                rows: 0,
+                type_errors: 0,
+                raw_text: None,
+                leak_check_passed: None,
+                pii_scan: Default::default(),
+                pii_scan_policy: None,
+                pii_scan_reason: None,
+                redacted_cells: 0,
+                declared_format_rows: 0,
+                distinct_inputs: None,
+                distinct_outputs: None,
+            });
+        }
+        Ok(Masked {
+            columns,
+            k_anonymity,
+            guard,
+        })
+    }
+}
+
+/// Masked columns as a frame of the spec's types, ready for a Parquet row group.
+pub fn to_frame(
+    spec: &Spec,
+    table: &str,
+    rows: usize,
+    out: &[(String, Values)],
+) -> anyhow::Result<DataFrame> {
+    let mut df = frame::to_frame(rows, out)?;
+    if let Some(t) = spec.table(table) {
         for c in t.columns.iter().filter(|c| c.mask.keeps_type()) {
             if let Some(ct) = c.column_type(spec)
                 && df.column(&c.name).is_ok()
@@ -233,78 +477,8 @@ pub fn mask(
                 frame::cast_declared(&mut df, &c.name, ct)?;
             }
         }
-        out_tables.push((t.name.clone(), df));
-        columns.extend(meta);
-        // `raw` is dropped here: the table's unmasked rows are gone before the next is masked.
     }
-    if !too_small.is_empty() {
-        bail!(
-            "format_preserving cannot hide these values: fewer than {} digits or {} letters is below \
-             FF1's minimum domain of one million (NIST SP 800-38G Rev. 1): {}. Nothing was written. \
-             Mask those columns with `hash`, `generalize` or `redact`",
-            methods::MIN_DIGITS,
-            methods::MIN_LETTERS,
-            too_small.join(", ")
-        );
-    }
-    if !refused_scans.is_empty() {
-        bail!(
-            "columns declared non-PII hold values that look like personal data (rows per kind): {}. \
-             Nothing was written. Classify each with `pii` and a `mask`, or set `pii_scan = \"redact\"` \
-             (null the matching values) or `pii_scan = \"accept\"` with a `pii_scan_reason` on the column \
-             (or under `[masking]` for all columns)",
-            refused_scans.join(", ")
-        );
-    }
-    if spec.masking.enforce_k_anonymity {
-        let broken: Vec<String> = k_anonymity
-            .iter()
-            .filter(|k| !k.holds())
-            .map(|k| {
-                format!(
-                    "{} over ({}): smallest group {}, {} rows in groups below k = {}",
-                    k.table,
-                    k.columns.join(", "),
-                    k.min_group,
-                    k.rows_below_k,
-                    k.k
-                )
-            })
-            .collect();
-        if !broken.is_empty() {
-            bail!(
-                "k-anonymity does not hold: {}. Nothing was written. Generalize the quasi-identifiers \
-                 (`mask = \"generalize\"`), sample more rows, or lower `[masking] k`",
-                broken.join("; ")
-            );
-        }
-    }
-    for (t, c) in unclassified {
-        columns.push(ExtractedColumn {
-            table: t.clone(),
-            column: c.clone(),
-            pii: Some("unclassified".into()),
-            method: MaskMethod::Redact,
-            logical_type: LogicalType::Text,
-            rows: 0,
-            type_errors: 0,
-            raw_text: None,
-            leak_check_passed: None,
-            pii_scan: Default::default(),
-            pii_scan_policy: None,
-            pii_scan_reason: None,
-            redacted_cells: 0,
-            declared_format_rows: 0,
-            distinct_inputs: None,
-            distinct_outputs: None,
-        });
-    }
-    Ok(Masked {
-        tables: out_tables,
-        columns,
-        k_anonymity,
-        guard,
-    })
+    Ok(df)
 }
 
 fn policy_name(p: &PiiScanPolicy) -> &'static str {
@@ -313,15 +487,6 @@ fn policy_name(p: &PiiScanPolicy) -> &'static str {
         PiiScanPolicy::Redact => "redact",
         PiiScanPolicy::Accept { .. } => "accept",
     }
-}
-
-fn spec_table<'a>(spec: &'a Spec, raw: &RawTable) -> anyhow::Result<&'a Table> {
-    spec.table(raw.name()).ok_or_else(|| {
-        anyhow::anyhow!(
-            "extraction read `{}`, which the spec does not name",
-            raw.name()
-        )
-    })
 }
 
 /// The raw cells naming each row's entity, for `shift_dates`.
@@ -359,8 +524,6 @@ struct MaskedColumn {
     values: Values,
     /// Raw values that did not parse as the column's type.
     type_errors: u64,
-    /// Distinct raw inputs and distinct masked outputs (masked columns only).
-    distinct: Option<(u64, u64)>,
     /// `format_preserving`: values whose domain is too small for FF1.
     too_small: u64,
 }
@@ -372,6 +535,7 @@ fn mask_column(
     entity: Option<&[Option<Vec<u8>>]>,
     key: &MaskKey,
     ff1: &Ff1,
+    avoid: &dyn Fn(&str) -> bool,
 ) -> MaskedColumn {
     let cells = rc.cells();
     let mut errors = 0u64;
@@ -478,19 +642,12 @@ fn mask_column(
                 other => other,
             }
         }
-        MaskMethod::Pseudonym => {
-            let avoid: HashSet<String> = cells
+        MaskMethod::Pseudonym => Values::Text(
+            cells
                 .iter()
-                .flatten()
-                .map(|b| text(b).into_owned())
-                .collect();
-            Values::Text(
-                cells
-                    .iter()
-                    .map(|v| v.as_deref().map(|b| methods::pseudonym(key, b, &avoid)))
-                    .collect(),
-            )
-        }
+                .map(|v| v.as_deref().map(|b| methods::pseudonym(key, b, avoid)))
+                .collect(),
+        ),
         MaskMethod::FormatPreserving => Values::Text(
             cells
                 .iter()
@@ -519,15 +676,9 @@ fn mask_column(
                 .collect(),
         ),
     };
-    let distinct = (c.mask != MaskMethod::Keep).then(|| {
-        let inputs: HashSet<&[u8]> = cells.iter().flatten().map(Vec::as_slice).collect();
-        let outputs: HashSet<String> = (0..values.len()).filter_map(|i| values.key_at(i)).collect();
-        (inputs.len() as u64, outputs.len() as u64)
-    });
     MaskedColumn {
         values,
         type_errors: errors,
-        distinct,
         too_small,
     }
 }
@@ -708,7 +859,7 @@ pub fn apply(method: MaskMethod, key: &MaskKey, raw: &[u8]) -> Option<String> {
     Some(match method {
         MaskMethod::Hash => methods::hash(key, raw),
         MaskMethod::HashEmail => methods::hash_email(key, raw),
-        MaskMethod::Pseudonym => methods::pseudonym(key, raw, &HashSet::new()),
+        MaskMethod::Pseudonym => methods::pseudonym(key, raw, &|_| false),
         MaskMethod::FormatPreserving => Ff1::new(key).encrypt(&text(raw)).ok()?,
         _ => return None,
     })
@@ -716,13 +867,8 @@ pub fn apply(method: MaskMethod, key: &MaskKey, raw: &[u8]) -> Option<String> {
 
 /// Leak check rule 1 (see [`leak`]): no text cell of another output column equals its row's raw
 /// PII value, whatever the value's length.
-fn same_row_check(
-    t: &Table,
-    raw: &RawTable,
-    out: &[(String, Values)],
-    meta: &mut [ExtractedColumn],
-) -> anyhow::Result<()> {
-    for (rc, m) in raw.columns().iter().zip(meta.iter_mut()) {
+fn same_row_check(t: &Table, raw: &RawTable, out: &[(String, Values)]) -> anyhow::Result<()> {
+    for rc in raw.columns() {
         if t.column(rc.name()).is_none_or(|c| c.pii.is_none()) {
             continue;
         }
@@ -755,7 +901,6 @@ fn same_row_check(
             }
         }
         if !leaks.is_empty() {
-            m.leak_check_passed = Some(false);
             bail!(
                 "leak check failed: raw values of PII column {}.{} appear unmasked in {}. Nothing was written. \
                  Mask those columns too, or classify them as PII",

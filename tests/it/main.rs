@@ -16,5 +16,6 @@ mod fuzz;
 mod init;
 mod privacy;
 mod spec_errors;
+mod streaming;
 mod types;
 mod verdict;
