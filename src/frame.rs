@@ -478,7 +478,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
 
 /// Rows per Parquet row group when a table is written in batches: a fixed number, so the bytes
 /// of a file do not depend on the batch size it was produced in.
-pub const ROW_GROUP_ROWS: usize = 131_072;
+pub const ROW_GROUP_ROWS: usize = 65_536;
 
 /// A Parquet file written a row group at a time, under a temporary name in its folder until
 /// [`ParquetSink::finish`] renames it into place; the SHA-256 is taken of the bytes as they are

@@ -244,3 +244,16 @@ mod tests {
         drop(s);
     }
 }
+
+/// The process's peak resident memory in KiB (`VmHWM`), where the kernel reports it (Linux).
+pub fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}

@@ -343,7 +343,13 @@ pub fn main() -> anyhow::Result<Outcome> {
     rt.block_on(async {
         let work = tokio::spawn(run(cli));
         tokio::select! {
-            r = work => r.context("the run stopped unexpectedly")?,
+            r = work => {
+                // What a security team sizing the machine asks first; read from the kernel.
+                if let Some(kib) = crate::output::peak_memory_kib() {
+                    tracing::info!("peak memory {} MiB", kib / 1024);
+                }
+                r.context("the run stopped unexpectedly")?
+            }
             _ = tokio::signal::ctrl_c() => {
                 // The run's task may sit in synchronous work that cannot be cancelled: forbid
                 // every commit, remove the staging folders, and leave at once.
