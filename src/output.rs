@@ -174,6 +174,19 @@ fn remove_active() {
     }
 }
 
+/// The process's peak resident memory in KiB (`VmHWM`), where the kernel reports it (Linux).
+pub fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,17 +256,4 @@ mod tests {
         );
         drop(s);
     }
-}
-
-/// The process's peak resident memory in KiB (`VmHWM`), where the kernel reports it (Linux).
-pub fn peak_memory_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
 }
