@@ -448,19 +448,31 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<String> 
 
 /// Writes bytes under a temporary name and renames them into place; returns their SHA-256.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
+    let mut tmp = temp_beside(path)?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    persist(tmp, path)?;
+    Ok(crate::spec::hex_digest(bytes))
+}
+
+/// A temporary file in `path`'s folder (created if need be; stale ones of killed runs removed),
+/// deleted if dropped before [`persist`].
+fn temp_beside(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     crate::output::remove_stale_temp_files(dir);
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(".realitycheck-")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))
+}
+
+/// Makes a written temporary file readable, syncs it and renames it to `path`.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -473,7 +485,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
         .with_context(|| format!("syncing {}", path.display()))?;
     tmp.persist(path)
         .with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(crate::spec::hex_digest(bytes))
+    Ok(())
 }
 
 /// Rows per Parquet row group when a table is written in batches: a fixed number, so the bytes
@@ -514,19 +526,9 @@ impl Write for HashingFile {
 
 impl ParquetSink {
     pub fn create(path: &Path) -> anyhow::Result<ParquetSink> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".realitycheck-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
         Ok(ParquetSink {
             path: path.to_path_buf(),
-            tmp,
+            tmp: temp_beside(path)?,
             hash: Default::default(),
             writer: None,
             rows: 0,
@@ -577,21 +579,7 @@ impl ParquetSink {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("writing {}", path.display()))?;
         drop(w);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            self.tmp
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .with_context(|| format!("setting permissions of {}", path.display()))?;
-        }
-        self.tmp
-            .as_file()
-            .sync_all()
-            .with_context(|| format!("syncing {}", path.display()))?;
-        self.tmp
-            .persist(&path)
-            .with_context(|| format!("renaming into {}", path.display()))?;
+        persist(self.tmp, &path)?;
         let digest = self
             .hash
             .lock()

@@ -301,13 +301,15 @@ async fn extract_into(
     };
     let ex = extract::extract(spec, url, batch_rows, &mut sink).await?;
     let MaskingSink {
-        masker, written, ..
+        masker,
+        written: files,
+        ..
     } = sink;
     tracing::info!(
         "read, masked and wrote {} tables from {} ({} rows sampled) in {:.2} s",
-        written.len(),
+        files.len(),
         ex.source,
-        written.iter().map(|(t, _)| t.rows).sum::<u64>(),
+        files.iter().map(|(t, _)| t.rows).sum::<u64>(),
         t0.elapsed().as_secs_f64()
     );
     let extract::Extracted {
@@ -320,12 +322,12 @@ async fn extract_into(
     } = ex;
     let masked = masker.finish(&unclassified)?;
     // Values the guard learnt after a file's first rows were checked are looked for in it now.
-    for (t, guard_at_start) in &written {
+    for (t, guard_at_start) in &files {
         if *guard_at_start < masked.guard.len() {
             masked.guard.check_parquet(&out.join(&t.file), &t.name)?;
         }
     }
-    let tables: Vec<TableFile> = written.into_iter().map(|(t, _)| t).collect();
+    let tables: Vec<TableFile> = files.into_iter().map(|(t, _)| t).collect();
     let extraction = Extraction {
         source,
         dialect: if extract::is_files(url) {

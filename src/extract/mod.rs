@@ -207,10 +207,8 @@ pub async fn extract(
         let (sampled_rows, source_rows, orphans) = match &mut reader {
             Reader::Files(files) => {
                 let db_cols: Vec<&str> = present.iter().map(|c| t.db_column(c)).collect();
-                match files::take(files, t.db(), &db_cols) {
-                    Ok(cols) => sample_file(&job, cols, &mut state, sink),
-                    Err(e) => Err(e),
-                }
+                files::take(files, t.db(), &db_cols)
+                    .and_then(|cols| sample_file(&job, cols, &mut state, sink))
             }
             Reader::Db(conn) if dialect == Dialect::Sqlite => {
                 sample_in_memory(conn, &job, &mut state, &mut statements, sink).await
@@ -465,8 +463,8 @@ impl Sampler {
         let mut keep = Vec::with_capacity(raw.rows());
         for i in 0..raw.rows() {
             let key = key_cells.and_then(|c| c[i].as_deref());
-            let own = key.map_or_else(|| (self.seen + i).to_le_bytes().to_vec(), <[u8]>::to_vec);
-            let sampled = sample_hash(job.spec.seed, &t.name, &own) < self.rate;
+            let position = (self.seen + i).to_le_bytes();
+            let sampled = sample_hash(job.spec.seed, &t.name, key.unwrap_or(&position)) < self.rate;
             let k = match follow {
                 None => sampled,
                 Some((cells, parent)) => match cells[i].as_deref() {

@@ -75,18 +75,18 @@ impl Groups {
     }
 }
 
-/// Groups the rows of `columns` (masked values; null is a value of its own) and counts.
-pub fn measure(table: &str, columns: &[(&str, &Values)], rows: usize, k: u64) -> KAnonymity {
-    let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
-    let mut g = Groups::new(table, &names, k);
-    let values: Vec<&Values> = columns.iter().map(|(_, v)| *v).collect();
-    g.add(&values, rows);
-    g.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Groups the rows of `columns` (masked values; null is a value of its own) and counts.
+    fn measure(table: &str, columns: &[(&str, &Values)], rows: usize, k: u64) -> KAnonymity {
+        let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+        let mut g = Groups::new(table, &names, k);
+        let values: Vec<&Values> = columns.iter().map(|(_, v)| *v).collect();
+        g.add(&values, rows);
+        g.finish()
+    }
 
     /// Counted by hand: (US, 1980) x3, (US, 1990) x2, (DE, 1980) x1, (null, 1980) x1.
     #[test]

@@ -234,7 +234,9 @@ impl LeakGuard {
         const SLICE: usize = 65_536;
         let open =
             || std::fs::File::open(path).with_context(|| format!("opening {}", path.display()));
-        let schema = ParquetReader::new(open()?).schema()?;
+        let mut reader = ParquetReader::new(open()?);
+        let schema = reader.schema()?;
+        let rows = reader.num_rows()?;
         let text: Vec<String> = schema
             .iter()
             .filter(|(_, f)| {
@@ -248,7 +250,6 @@ impl LeakGuard {
         if text.is_empty() {
             return Ok(());
         }
-        let rows = ParquetReader::new(open()?).num_rows()?;
         let mut at = 0;
         while at < rows {
             let df = ParquetReader::new(open()?)

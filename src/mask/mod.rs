@@ -53,7 +53,7 @@ pub struct Masked {
 ///
 /// Every batch's output is checked against the guard as it stands; a value the guard learns
 /// later is looked for in what was already written by [`LeakGuard::check_parquet`], which the
-/// caller runs on each file [`TableMasker::guard_grew`] names.
+/// caller runs on each file whose [`Masker::end`] size is below the guard's final size.
 pub struct Masker<'a> {
     spec: &'a Spec,
     key: &'a MaskKey,
@@ -69,7 +69,8 @@ pub struct Masker<'a> {
 
 /// One table's masking state between batches: per column the counters the audit reports, and
 /// the sets that must span the whole table (distinct inputs and outputs, the raw values a
-/// pseudonym must not equal), held as keyed 64-bit hashes, never as values.
+/// pseudonym must not equal, which are the distinct inputs), held as keyed 64-bit hashes, never
+/// as values.
 pub struct TableMasker<'a> {
     table: &'a Table,
     rows: u64,
@@ -93,8 +94,9 @@ struct ColumnState<'a> {
     pii_scan: std::collections::BTreeMap<String, u64>,
     redacted_cells: u64,
     declared_format_rows: u64,
+    /// Masked columns: hashes of the distinct raw inputs (also what a pseudonym must not
+    /// equal) and of the distinct masked outputs.
     distinct: Option<(HashSet<u64>, HashSet<u64>)>,
-    avoid: HashSet<u64>,
     output_type: Option<LogicalType>,
 }
 
@@ -151,7 +153,6 @@ impl<'a> Masker<'a> {
                 redacted_cells: 0,
                 declared_format_rows: 0,
                 distinct: (c.mask != MaskMethod::Keep).then(Default::default),
-                avoid: HashSet::new(),
                 output_type: None,
             });
         }
@@ -221,29 +222,23 @@ impl<'a> Masker<'a> {
                     }
                 }
             }
-            if c.mask == MaskMethod::Pseudonym {
-                let h = &self.hasher;
-                st.avoid.extend(
-                    rc.cells()
-                        .iter()
-                        .flatten()
-                        .map(|b| h.hash_one(text(b).as_bytes())),
-                );
-            }
-            let entity = entity_cells(t, c, &raw)?;
-            let (h, avoid) = (&self.hasher, &st.avoid);
-            let is_raw = |v: &str| avoid.contains(&h.hash_one(v.as_bytes()));
-            let mut m = mask_column(c, st.ct, rc, entity, self.key, &self.ff1, &is_raw);
-            st.type_errors += m.type_errors;
-            st.too_small += m.too_small;
-            if let Some((inputs, outputs)) = &mut st.distinct {
-                let h = &self.hasher;
+            let h = &self.hasher;
+            // The batch's own inputs count before it is masked: a pseudonym avoids them too.
+            if let Some((inputs, _)) = &mut st.distinct {
                 inputs.extend(
                     rc.cells()
                         .iter()
                         .flatten()
                         .map(|b| h.hash_one(b.as_slice())),
                 );
+            }
+            let entity = entity_cells(t, c, &raw)?;
+            let inputs = st.distinct.as_ref().map(|d| &d.0);
+            let is_raw = |v: &str| inputs.is_some_and(|i| i.contains(&h.hash_one(v.as_bytes())));
+            let mut m = mask_column(c, st.ct, rc, entity, self.key, &self.ff1, &is_raw);
+            st.type_errors += m.type_errors;
+            st.too_small += m.too_small;
+            if let Some((_, outputs)) = &mut st.distinct {
                 outputs.extend(
                     (0..m.values.len())
                         .filter_map(|i| m.values.key_at(i).map(|v| h.hash_one(v.as_bytes()))),

@@ -46,23 +46,6 @@ fn everything_written(dir: &Path) -> String {
     all
 }
 
-fn run_env(w: &Workdir, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_realitycheck"));
-    c.args(args)
-        .current_dir(w.dir.path())
-        .env("CI", "true")
-        .env_remove("REALITYCHECK_MASK_KEY");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
 const SECRET: &str = "Hunter2-Sup3rSecret";
 
 /// Every form a password can take in a connection string, against a real PostgreSQL (trust

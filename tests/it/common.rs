@@ -108,6 +108,26 @@ impl Workdir {
     }
 }
 
+/// Runs the binary in `w`'s folder with extra environment variables.
+pub fn run_env(w: &Workdir, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_realitycheck"));
+    c.args(args)
+        .current_dir(w.dir.path())
+        .env("CI", "true")
+        .env_remove("REALITYCHECK_MASK_KEY");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    Run::from(c.output().unwrap())
+}
+
+/// The non-null values of an integer column of a dataset folder's table.
+pub fn keys(dir: &Path, table: &str, column: &str) -> Vec<i64> {
+    let df = realitycheck::frame::read_parquet(&dir.join(format!("{table}.parquet"))).unwrap();
+    let s = df.column(column).unwrap().as_materialized_series().clone();
+    s.i64().unwrap().iter().flatten().collect()
+}
+
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_realitycheck"))
         .args(args)

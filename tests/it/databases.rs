@@ -61,12 +61,6 @@ fn clean_then_quirks(db: &TempDb) {
     }
 }
 
-fn keys(dir: &std::path::Path, table: &str, column: &str) -> Vec<i64> {
-    let df = realitycheck::frame::read_parquet(&dir.join(format!("{table}.parquet"))).unwrap();
-    let s = df.column(column).unwrap().as_materialized_series().clone();
-    s.i64().unwrap().iter().flatten().collect()
-}
-
 /// About 1500 of 2000 customers (the spec's `sample = { rows = 1500 }`), and every sampled child
 /// row's parent in the sample.
 fn sample_keeps_referential_integrity(dir: &std::path::Path) {

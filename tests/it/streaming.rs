@@ -32,18 +32,8 @@ fn extract_with(w: &Workdir, spec: &str, url: &str, out: &str, batch: Option<&st
     if let Some(b) = batch {
         args.extend(["--batch-rows", b]);
     }
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_realitycheck"))
-        .args(&args)
-        .current_dir(w.dir.path())
-        .env("CI", "true")
-        .env("REALITYCHECK_MASK_KEY", KEY)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "batch {batch:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let r = run_env(w, &args, &[("REALITYCHECK_MASK_KEY", KEY)]);
+    assert_eq!(r.code, 0, "batch {batch:?}: {}", r.stderr);
 }
 
 /// Batch sizes 1, 7 and the default give byte-identical Parquet files and the same audit, on
@@ -310,23 +300,12 @@ total       = { gen = "int", min = 0, max = 99 }
     assert!((800..=1200).contains(&customers), "{customers} customers");
     // Each sampled customer's orders (about 1.9 each) and the orphans at the same rate.
     assert!((1400..=2400).contains(&orders), "{orders} orders");
-    let keys: std::collections::HashSet<i64> = {
-        let df = realitycheck::frame::read_parquet(&w.path("out/customers.parquet")).unwrap();
-        let s = df.column("id").unwrap().as_materialized_series().clone();
-        s.i64().unwrap().iter().flatten().collect()
-    };
-    let df = realitycheck::frame::read_parquet(&w.path("out/orders.parquet")).unwrap();
-    let fks = df
-        .column("customer_id")
-        .unwrap()
-        .as_materialized_series()
-        .clone();
-    let followed = fks
-        .i64()
-        .unwrap()
-        .iter()
-        .flatten()
-        .filter(|k| keys.contains(k))
+    let customers: std::collections::HashSet<i64> = keys(&w.path("out"), "customers", "id")
+        .into_iter()
+        .collect();
+    let followed = keys(&w.path("out"), "orders", "customer_id")
+        .into_iter()
+        .filter(|k| customers.contains(k))
         .count();
     assert!(
         followed as u64 > orders * 8 / 10,
