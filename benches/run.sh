@@ -4,7 +4,8 @@
 # tables in benches/README.md.
 #
 #   benches/run.sh quick   # 1M orders rows, 3 runs each: minutes
-#   benches/run.sh full    # 10M orders rows, 3 runs each, then the shop-domain table
+#   benches/run.sh full    # 10M orders rows, 3 runs each, one generation of 100M rows (about
+#                          # 10 GB of Parquet in $BENCH_TMP), then the shop-domain table
 #
 # Needs PostgreSQL and psql ($REALITYCHECK_TEST_PG, default postgres://postgres@127.0.0.1:5432;
 # scripts/services.sh starts it) and GNU time (/usr/bin/time; apt-get install time).
@@ -12,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-quick}
 case "$mode" in
-  quick) rows=1000000 ;;
-  full) rows=10000000 ;;
+  quick) rows=1000000; big=0 ;;
+  full) rows=10000000; big=100000000 ;;
   *) echo "usage: benches/run.sh [quick|full]" >&2; exit 2 ;;
 esac
 scripts/services.sh
@@ -26,7 +27,7 @@ venv=${BENCH_VENV:-/var/tmp/realitycheck-bench-venv}
 # A fixed-schema Rust generator, the ceiling for generation (optional: skipped if it will not install).
 "$venv/bin/pip" install -q tpchgen-cli || echo "tpchgen-cli not installed: its row is left out" >&2
 export PATH="$venv/bin:$PATH"
-"$venv/bin/python" benches/scale.py --rows "$rows" --runs 3 --bin "$CARGO_TARGET_DIR/release/realitycheck"
+"$venv/bin/python" benches/scale.py --rows "$rows" --big "$big" --runs 3 --bin "$CARGO_TARGET_DIR/release/realitycheck"
 if [ "$mode" = full ]; then
   "$venv/bin/pip" install -q ydata-profiling whylogs || true
   "$venv/bin/python" benches/run.py --scale 5 --runs 5 --bin "$CARGO_TARGET_DIR/release/realitycheck"

@@ -590,6 +590,50 @@ impl ParquetSink {
     }
 }
 
+/// A table's frames written to Parquet in row groups of exactly [`ROW_GROUP_ROWS`] (the last
+/// one shorter), however the frames were cut: the same rows give the same bytes.
+pub struct RowGroupWriter {
+    sink: ParquetSink,
+    buffer: Option<DataFrame>,
+}
+
+impl RowGroupWriter {
+    pub fn create(path: &Path) -> anyhow::Result<RowGroupWriter> {
+        Ok(RowGroupWriter {
+            sink: ParquetSink::create(path)?,
+            buffer: None,
+        })
+    }
+
+    pub fn push(&mut self, df: DataFrame) -> anyhow::Result<()> {
+        let mut buf = match self.buffer.take() {
+            Some(mut b) => {
+                b.vstack_mut_owned(df)?;
+                b
+            }
+            None => df,
+        };
+        while buf.height() >= ROW_GROUP_ROWS {
+            let rest = buf.slice(ROW_GROUP_ROWS as i64, buf.height() - ROW_GROUP_ROWS);
+            let mut full = buf.slice(0, ROW_GROUP_ROWS);
+            self.sink.write(&mut full)?;
+            buf = rest;
+        }
+        self.buffer = Some(buf);
+        Ok(())
+    }
+
+    /// Writes what is left and renames the file into place; gives its rows and SHA-256.
+    pub fn finish(mut self) -> anyhow::Result<(u64, String)> {
+        if let Some(mut rest) = self.buffer.take()
+            && (rest.height() > 0 || !self.sink.started())
+        {
+            self.sink.write(&mut rest)?;
+        }
+        self.sink.finish()
+    }
+}
+
 pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     ParquetReader::new(file)

@@ -18,38 +18,11 @@ use crate::profile::{self, Profile, Samples};
 use crate::report::Report;
 use crate::spec::Spec;
 
+pub use crate::generate::Shard;
+
 /// Generates synthetic data into a dataset folder (replaced whole, or left as it was on
 /// failure) and, optionally, into a database.
-/// Part `index` (1-based) of `count` of every table's rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    /// `I/N` with 1 <= I <= N.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("expected I/N with 1 <= I <= N, such as 2/4 (got `{s}`)");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (
-            i.trim().parse::<u32>().map_err(|_| bad())?,
-            n.trim().parse::<u32>().map_err(|_| bad())?,
-        );
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// The rows `[start, end)` of `n` this shard holds: contiguous, so the parts in order are
-    /// the whole.
-    pub fn range(&self, n: usize) -> (usize, usize) {
-        let at = |k: u32| (n as u128 * k as u128 / self.count as u128) as usize;
-        (at(self.index - 1), at(self.index))
-    }
-}
-
+#[allow(clippy::too_many_arguments)]
 pub async fn generate(
     spec: &Spec,
     out: &Path,
@@ -58,13 +31,41 @@ pub async fn generate(
     to: Option<&str>,
     replace: bool,
     shard: Option<Shard>,
+    chunk_rows: usize,
 ) -> anyhow::Result<Stored> {
     let staging = Staging::new(out)?;
-    let stored = generate_into(spec, staging.path(), seed, scale, to, replace, shard).await?;
+    let stored = generate_into(
+        spec,
+        staging.path(),
+        seed,
+        scale,
+        to,
+        replace,
+        shard,
+        chunk_rows,
+    )
+    .await?;
     staging.commit()?;
     Ok(stored)
 }
 
+/// Refuses data made from the spec that breaks the spec's own rules.
+fn refuse_broken(broken: &[(String, u64, String)]) -> anyhow::Result<()> {
+    if broken.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = broken
+        .iter()
+        .map(|(name, n, example)| format!("`{name}`: {n} rows, e.g. {example}"))
+        .collect();
+    anyhow::bail!(
+        "the spec's own data breaks its rules, so nothing was written: {}. Fix the generators \
+         (or the rule) so that data made from the spec obeys it",
+        list.join("; ")
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn generate_into(
     spec: &Spec,
     out: &Path,
@@ -73,25 +74,47 @@ async fn generate_into(
     to: Option<&str>,
     replace: bool,
     shard: Option<Shard>,
+    chunk_rows: usize,
 ) -> anyhow::Result<Stored> {
     let seed = seed.unwrap_or(spec.seed);
     let t0 = Instant::now();
-    generate::estimate::check_fits(spec, scale, out)?;
-    let mut g = generate::generate(spec, seed, scale)?;
-    let broken = generate::broken_rules(spec, &g);
-    if !broken.is_empty() {
-        let list: Vec<String> = broken
-            .iter()
-            .map(|(name, n, example)| format!("`{name}`: {n} rows, e.g. {example}"))
-            .collect();
-        anyhow::bail!(
-            "the spec's own data breaks its rules, so nothing was written: {}. Fix the generators \
-             (or the rule) so that data made from the spec obeys it",
-            list.join("; ")
+    let whole = match to {
+        Some(_) => Some("--to loads the tables into a database whole".to_string()),
+        None => generate::needs_whole_tables(spec),
+    };
+    generate::estimate::check_fits(spec, scale, out, whole.is_none())?;
+    let Some(why) = whole else {
+        // Tables stream to their files a chunk at a time; only the columns later tables read
+        // stay in memory. The rules then run over the files (of this shard, with --shard).
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        let mut sink = generate::write::DirSink::new(out, shard);
+        let scenarios = generate::generate_chunks(spec, seed, scale, chunk_rows, &mut sink)?;
+        let shard_name = shard.map(|sh| format!("{}/{}", sh.index, sh.count));
+        let dataset =
+            generate::write::manifest(spec, seed, scale, sink.files, scenarios, shard_name);
+        refuse_broken(&generate::broken_rules_in(
+            spec,
+            &profile::scan_tables(out, &dataset)?,
+        ))?;
+        let rows: u64 = dataset.tables.iter().map(|t| t.rows).sum();
+        for s in &dataset.scenarios {
+            tracing::info!("scenario `{}`: {} rows of `{}`", s.name, s.rows, s.table);
+        }
+        tracing::info!(
+            "generated {} tables, {rows} rows in {:.2} s, {chunk_rows} rows at a time",
+            dataset.tables.len(),
+            t0.elapsed().as_secs_f64()
         );
-    }
+        dataset.write(out)?;
+        return Ok(Stored {
+            dataset,
+            tables: None,
+        });
+    };
+    tracing::info!("generating whole tables in memory: {why}");
+    let mut g = generate::generate(spec, seed, scale)?;
+    refuse_broken(&generate::broken_rules(spec, &g))?;
     // A shard is cut from the whole run, after its rules were checked on the whole.
-    // TODO(issue 8): generate only the shard's rows once generation streams in batches.
     if let Some(sh) = shard {
         g.shard = Some(format!("{}/{}", sh.index, sh.count));
         for (_, df) in g.tables.iter_mut() {
@@ -115,15 +138,16 @@ async fn generate_into(
     let dataset = generate::write::to_dir(spec, &mut g, out, seed, scale)?;
     Ok(Stored {
         dataset,
-        tables: g.tables,
+        tables: Some(g.tables),
     })
 }
 
-/// A dataset as written, with its tables still in memory so `verify` profiles them without
-/// reading the files back.
+/// A dataset as written, with its tables still in memory when they were generated whole, so
+/// `verify` profiles them without reading the files back.
 pub struct Stored {
     pub dataset: Dataset,
-    pub tables: Vec<(String, polars::prelude::DataFrame)>,
+    /// `None` when the tables streamed to their files.
+    pub tables: Option<Vec<(String, polars::prelude::DataFrame)>>,
 }
 
 /// The source URL: `--source` wins over the spec's. A relative SQLite path that does not
@@ -594,7 +618,17 @@ async fn verify_into(
     lap("extract_mask", &mut stages);
     spinner.stage("generating synthetic data");
 
-    let synth = generate_into(spec, &synth_dir, None, scale, None, false, None).await?;
+    let synth = generate_into(
+        spec,
+        &synth_dir,
+        None,
+        scale,
+        None,
+        false,
+        None,
+        generate::DEFAULT_CHUNK_ROWS,
+    )
+    .await?;
     written.extend(
         synth
             .dataset
@@ -605,8 +639,13 @@ async fn verify_into(
     lap("generate", &mut stages);
     spinner.stage("profiling both sides");
 
-    // The frames just written are still in memory: profile them rather than read them back.
-    let (sp, ss) = profile::profile_tables(spec, &synth.dataset, &synth.tables)?;
+    // Frames generated whole are still in memory: profile them rather than read them back.
+    let synth_tables = match synth.tables {
+        Some(t) => t,
+        None => profile::load_tables(&synth_dir, &synth.dataset)?,
+    };
+    let (sp, ss) = profile::profile_tables(spec, &synth.dataset, &synth_tables)?;
+    drop(synth_tables);
     // Production was written as it streamed: it is read back.
     let prod_tables = profile::load_tables(&prod_dir, &prod)?;
     let (pp, ps) = profile::profile_tables(spec, &prod, &prod_tables)?;

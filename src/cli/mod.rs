@@ -70,6 +70,10 @@ pub enum Command {
         /// and scale, put together in order, are the whole run.
         #[arg(long, value_parser = pipeline::Shard::parse)]
         shard: Option<pipeline::Shard>,
+        /// Rows generated and written at a time: memory holds one batch of each table, plus the
+        /// columns later tables read (keys they reference). The files are the same for any size.
+        #[arg(long, default_value_t = crate::generate::DEFAULT_CHUNK_ROWS, value_parser = clap::value_parser!(usize))]
+        batch_rows: usize,
     },
     /// Draft a spec from an existing database (read-only), for the team to review.
     ///
@@ -385,6 +389,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             to,
             replace,
             shard,
+            batch_rows,
         } => {
             let s = load(&spec)?;
             if shard.is_some() && to.is_some() {
@@ -393,8 +398,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                      after putting them together (or generate without --shard for --to)"
                 );
             }
-            let stored =
-                pipeline::generate(&s, &out, seed, scale, to.as_deref(), replace, shard).await?;
+            let stored = pipeline::generate(
+                &s,
+                &out,
+                seed,
+                scale,
+                to.as_deref(),
+                replace,
+                shard,
+                batch_rows,
+            )
+            .await?;
             println!(
                 "wrote {} tables to {}",
                 stored.dataset.tables.len(),

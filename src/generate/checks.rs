@@ -685,7 +685,7 @@ anomalies = { name = "mojibake" }
     let g = generate(&s, 8, 1.0).unwrap();
     let count = |name: &str| g.scenarios.iter().find(|x| x.name == name).unwrap().rows as f64;
     // The rule is broken on purpose, by exactly the scenario's rows.
-    let rules = crate::profile::run_rules(&s, &g.tables, None);
+    let rules = crate::profile::run_rules(&s, &crate::profile::lazy(&g.tables), None);
     assert_eq!(rules[0].violations as f64, count("late refund"));
     assert!(broken_rules(&s, &g).is_empty());
     let refunds = table(&g, "refunds").height() as f64;

@@ -52,6 +52,92 @@ pub fn inputs(t: &Table) -> Vec<String> {
     out
 }
 
+/// The words of a piece of SQL, upper-cased (identifiers, keywords, numbers).
+fn words(sql: &str) -> Vec<String> {
+    sql.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_uppercase)
+        .collect()
+}
+
+/// The columns of each table that derived columns of later tables read through a join: the
+/// key they join on and every column whose name the SQL holds as a word. When tables stream,
+/// only these stay in memory after a table is written.
+pub fn joined_columns(spec: &Spec) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for t in &spec.tables {
+        for c in &t.columns {
+            let ColumnKind::Derived { sql, over: None } = &c.kind else {
+                continue;
+            };
+            let said = words(sql);
+            for (_, parent, pk) in joins(t, sql) {
+                let Some(pt) = spec.table(parent) else {
+                    continue;
+                };
+                let cols = out.entry(parent.to_string()).or_default();
+                for name in pt.columns.iter().map(|pc| pc.name.as_str()) {
+                    if (name == pk || said.contains(&name.to_uppercase()))
+                        && !cols.iter().any(|x| x == name)
+                    {
+                        cols.push(name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether every derived column of `t` reads only its own row and the rows it references, so
+/// the table can be finished a chunk at a time; what reads more otherwise. Judged from the
+/// SQL's words: an aggregate over a child, a window (`OVER`) or an aggregate function.
+pub fn row_local(t: &Table) -> Result<(), String> {
+    const WHOLE: [&str; 22] = [
+        "OVER",
+        "SUM",
+        "AVG",
+        "COUNT",
+        "MIN",
+        "MAX",
+        "STDDEV",
+        "STDDEV_SAMP",
+        "STDDEV_POP",
+        "VARIANCE",
+        "VAR_SAMP",
+        "VAR_POP",
+        "MEDIAN",
+        "QUANTILE_CONT",
+        "QUANTILE_DISC",
+        "FIRST",
+        "LAST",
+        "ARRAY_AGG",
+        "STRING_AGG",
+        "ROW_NUMBER",
+        "RANK",
+        "LAG",
+    ];
+    const MORE: [&str; 5] = ["LEAD", "DENSE_RANK", "NTILE", "CUME_DIST", "PERCENT_RANK"];
+    for c in &t.columns {
+        let ColumnKind::Derived { sql, over } = &c.kind else {
+            continue;
+        };
+        let at = format!("`{}.{}`", t.name, c.name);
+        if let Some(child) = over {
+            return Err(format!("{at} aggregates over `{child}`"));
+        }
+        if let Some(w) = words(sql)
+            .iter()
+            .find(|w| WHOLE.contains(&w.as_str()) || MORE.contains(&w.as_str()))
+        {
+            return Err(format!(
+                "{at} uses `{w}`, which reads more than its own row"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Tables in an order where each comes after the tables its derived columns read; the names of
 /// a cycle otherwise.
 pub fn finish_order(spec: &Spec) -> Result<Vec<&Table>, Vec<String>> {
@@ -79,7 +165,7 @@ pub fn derive_column(
     col: &SpecColumn,
     df: DataFrame,
     finished: &HashMap<String, DataFrame>,
-    seed: u64,
+    rand: &mut rand_chacha::ChaCha8Rng,
 ) -> anyhow::Result<DataFrame> {
     let ColumnKind::Derived { sql, over } = &col.kind else {
         bail!("`{}.{}` is not a derived column", t.name, col.name);
@@ -89,8 +175,7 @@ pub fn derive_column(
     let mut df = df;
     if random {
         use rand::RngExt;
-        let mut rng = super::stream(seed, &t.name, &col.name, "rand");
-        let u: Vec<f64> = (0..df.height()).map(|_| rng.random::<f64>()).collect();
+        let u: Vec<f64> = (0..df.height()).map(|_| rand.random::<f64>()).collect();
         df.with_column(Column::from(Series::new(RAND.into(), u)))?;
     }
     let out = derive_inner(spec, t, col, sql, over.as_deref(), df, finished)?;

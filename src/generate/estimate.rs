@@ -13,8 +13,12 @@ pub struct Estimate {
     pub rows: f64,
     /// Bytes of the values themselves (what Parquet starts from before compression).
     pub bytes: f64,
-    /// Bytes generation holds in memory at its peak (values, frames and copies).
+    /// Bytes generation holds in memory at its peak (values, frames and copies) when tables
+    /// are generated whole.
     pub memory: f64,
+    /// The same when tables stream a chunk at a time: a chunk of each table, the columns later
+    /// tables read, and what `unique` columns and self-references remember.
+    pub streaming_memory: f64,
 }
 
 fn mean_children(d: &PerParentDist) -> f64 {
@@ -61,7 +65,11 @@ pub fn estimate(spec: &Spec, scale: f64) -> Estimate {
         rows: 0.0,
         bytes: 0.0,
         memory: 0.0,
+        streaming_memory: 0.0,
     };
+    let kept = super::kept_columns(spec);
+    let chunk = super::DEFAULT_CHUNK_ROWS as f64;
+    let (mut peak_chunk, mut remembered_bytes) = (0.0f64, 0.0);
     for t in &spec.tables {
         let added: f64 = spec
             .scenarios
@@ -109,7 +117,14 @@ pub fn estimate(spec: &Spec, scale: f64) -> Estimate {
         out.bytes += n * per_row;
         // Values, the frame built from them and one copy while derived columns are added.
         out.memory += n * (per_row * 3.0 + heap);
+        let remembered = kept.get(&t.name).map_or(0, |k| k.len())
+            + t.columns.iter().filter(|c| c.unique).count()
+            + t.references().filter(|(_, rt, _)| *rt == t.name).count();
+        // One table's chunk at a time (and a row group buffered for Parquet).
+        peak_chunk = peak_chunk.max(n.min(chunk) * (per_row * 3.0 + heap) * 2.0);
+        remembered_bytes += n * 40.0 * remembered as f64;
     }
+    out.streaming_memory = peak_chunk + remembered_bytes;
     out
 }
 
@@ -135,8 +150,16 @@ pub fn human(bytes: f64) -> String {
 
 /// Refuses, before anything is generated, a spec whose data would not fit in this machine's
 /// memory or on the disk that will hold `out`.
-pub fn check_fits(spec: &Spec, scale: f64, out: &std::path::Path) -> anyhow::Result<Estimate> {
-    let e = estimate(spec, scale);
+pub fn check_fits(
+    spec: &Spec,
+    scale: f64,
+    out: &std::path::Path,
+    streaming: bool,
+) -> anyhow::Result<Estimate> {
+    let mut e = estimate(spec, scale);
+    if streaming {
+        e.memory = e.streaming_memory;
+    }
     let what = format!(
         "at --scale {scale} this spec makes about {:.0} rows ({} of values, about {} in memory while generating)",
         e.rows,

@@ -13,6 +13,7 @@ mod derived;
 pub mod estimate;
 pub mod locale;
 mod names;
+mod table;
 mod words;
 pub mod write;
 
@@ -29,7 +30,7 @@ use rand_distr::{Distribution, Exp, Geometric, LogNormal, Normal, Poisson, Zipf}
 use crate::frame::{self, Values};
 use crate::spec::{
     ColumnKind, ColumnType, Constant, Generator, LogicalType, NamePart, PerParentDist, PlaceKind,
-    RowCount, Scenario, ScenarioRows, Spec, Table,
+    RowCount, Spec, Table,
 };
 
 /// Generated tables, in the spec's generation order.
@@ -75,7 +76,16 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
     }
     let mut done: HashMap<String, Building> = HashMap::new();
     for table in &spec.tables {
-        let b = generate_table(spec, table, seed, scale, &done)
+        // The whole table as one chunk: the same rows as any number of smaller chunks.
+        let b = table::TableGen::new(spec, table, seed, scale, &done)
+            .and_then(|mut g| {
+                let c = g.chunk(g.rows())?;
+                Ok(Building {
+                    n: c.n,
+                    columns: c.columns,
+                    scenario_rows: g.scenario_rows(),
+                })
+            })
             .with_context(|| format!("generating table `{}`", table.name))?;
         done.insert(table.name.clone(), b);
     }
@@ -102,6 +112,190 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
         scenarios,
         shard: None,
     })
+}
+
+/// Part `index` (1-based) of `count` of every table's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// `I/N` with 1 <= I <= N.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("expected I/N with 1 <= I <= N, such as 2/4 (got `{s}`)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The rows `[start, end)` of `n` this shard holds: contiguous, so the parts in order are
+    /// the whole.
+    pub fn range(&self, n: usize) -> (usize, usize) {
+        let at = |k: u32| (n as u128 * k as u128 / self.count as u128) as usize;
+        (at(self.index - 1), at(self.index))
+    }
+}
+
+/// Rows per chunk when generation streams: one Parquet row group.
+pub const DEFAULT_CHUNK_ROWS: usize = frame::ROW_GROUP_ROWS;
+
+/// Where [`generate_chunks`] hands the rows: each table's frames in order, a chunk at a time,
+/// each of the declared types in declared column order.
+pub trait ChunkSink {
+    /// `rows`: how many rows the table is drawn with (a composite key's repeats are then
+    /// dropped, so it may end up with fewer).
+    fn begin(&mut self, table: &str, rows: usize) -> anyhow::Result<()>;
+    /// `positions`: each row's place among the table's drawn rows.
+    fn chunk(&mut self, table: &str, positions: &[usize], df: DataFrame) -> anyhow::Result<()>;
+    fn end(&mut self, table: &str) -> anyhow::Result<()>;
+}
+
+/// Why this spec's tables must be generated whole, if they must: a derived column that
+/// aggregates over a child table, or otherwise reads more than its own row and the rows it
+/// references.
+pub fn needs_whole_tables(spec: &Spec) -> Option<String> {
+    spec.tables.iter().find_map(|t| derived::row_local(t).err())
+}
+
+/// The columns of each table that tables generated after it read: referenced keys, `within`
+/// and `rows_per.by` columns, `after` timestamps. Only these are kept once a table is written.
+pub(crate) fn kept_columns(spec: &Spec) -> HashMap<String, HashSet<String>> {
+    let mut keep: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut add = |t: &str, c: &str| {
+        keep.entry(t.to_string()).or_default().insert(c.to_string());
+    };
+    for t in &spec.tables {
+        for (c, rt, rc) in t.references() {
+            if rt != t.name {
+                add(rt, rc);
+                if let Some(w) = &c.ref_within {
+                    add(rt, w);
+                }
+            }
+        }
+        if let RowCount::PerParent {
+            parent,
+            by: Some(b),
+            ..
+        } = &t.rows
+        {
+            add(parent, b);
+        }
+        let mut afters = Vec::new();
+        for c in &t.columns {
+            if let ColumnKind::Gen(g) = &c.kind {
+                g.afters(&mut afters);
+            }
+        }
+        for s in spec.scenarios.iter().filter(|s| s.table == t.name) {
+            for (_, g) in &s.set {
+                g.afters(&mut afters);
+            }
+        }
+        for (table, column) in afters {
+            if let Some(table) = table {
+                add(table, column);
+            }
+        }
+    }
+    keep
+}
+
+/// Generates every table a chunk of at most `chunk_rows` rows at a time into `sink`, keeping
+/// in memory only the columns later tables read. The rows are those [`generate`] makes, for
+/// any chunk size. Gives the rows each scenario planted. Refused (see [`needs_whole_tables`])
+/// for a spec whose derived columns read more than their own row.
+pub fn generate_chunks(
+    spec: &Spec,
+    seed: u64,
+    scale: f64,
+    chunk_rows: usize,
+    sink: &mut dyn ChunkSink,
+) -> anyhow::Result<Vec<crate::dataset::ScenarioRows>> {
+    if !(scale > 0.0 && scale.is_finite()) {
+        bail!("--scale must be a positive number (got {scale})");
+    }
+    if let Some(why) = needs_whole_tables(spec) {
+        bail!("this spec cannot be generated a chunk at a time: {why}");
+    }
+    let chunk_rows = chunk_rows.max(1);
+    let keep = kept_columns(spec);
+    // Finished columns that later derived columns join to, and those tables' frames of them.
+    let joined = derived::joined_columns(spec);
+    let mut finished: HashMap<String, DataFrame> = HashMap::new();
+    let none = HashSet::new();
+    let mut done: HashMap<String, Building> = HashMap::new();
+    let mut scenarios = Vec::new();
+    for table in &spec.tables {
+        let want = keep.get(&table.name).unwrap_or(&none);
+        let mut kept = Building {
+            n: 0,
+            columns: Vec::new(),
+            scenario_rows: Vec::new(),
+        };
+        let planted = (|| {
+            let mut g = table::TableGen::new(spec, table, seed, scale, &done)?;
+            let mut fin = Finisher::new(table, seed);
+            sink.begin(&table.name, g.rows())?;
+            // At least one chunk, empty or not, so every file has its schema.
+            loop {
+                let c = g.chunk(chunk_rows)?;
+                for (name, v) in c.columns.iter().filter(|(n, _)| want.contains(n)) {
+                    match kept.columns.iter_mut().find(|(k, _)| k == name) {
+                        Some((_, have)) => have.append(v.clone())?,
+                        None => kept.columns.push((name.clone(), v.clone())),
+                    }
+                }
+                kept.n += c.n;
+                let b = Building {
+                    n: c.n,
+                    columns: c.columns,
+                    scenario_rows: Vec::new(),
+                };
+                let df = finish_table(spec, table, &b, &mut fin, &finished, None)?;
+                if let Some(cols) = joined.get(&table.name) {
+                    let part = df.select(cols.iter().map(|c| PlSmallStr::from(c.as_str())))?;
+                    match finished.get_mut(&table.name) {
+                        Some(have) => {
+                            have.vstack_mut_owned(part)?;
+                        }
+                        None => {
+                            finished.insert(table.name.clone(), part);
+                        }
+                    }
+                }
+                sink.chunk(&table.name, &c.positions, df)?;
+                if g.finished() {
+                    break;
+                }
+            }
+            sink.end(&table.name)?;
+            if let Some(df) = finished.get_mut(&table.name) {
+                df.rechunk_mut();
+            }
+            anyhow::Ok(g.scenario_rows())
+        })()
+        .with_context(|| format!("generating table `{}`", table.name))?;
+        scenarios.extend(
+            planted
+                .into_iter()
+                .map(|(name, rows)| crate::dataset::ScenarioRows {
+                    name,
+                    table: table.name.clone(),
+                    rows: rows as u64,
+                }),
+        );
+        done.insert(table.name.clone(), kept);
+    }
+    Ok(scenarios)
 }
 
 /// Problems found while finishing tables in `check` mode: (line, key, message).
@@ -138,7 +332,7 @@ fn finish_all(
             spec,
             table,
             &done[&table.name],
-            seed,
+            &mut Finisher::new(table, seed),
             &finished,
             problems.as_deref_mut(),
         )
@@ -194,6 +388,8 @@ fn case_of<T>(cases: &[(Vec<String>, T)], value: Option<&str>) -> Option<usize> 
 /// referenced table the row each of this table's rows points at.
 struct RowCx<'a> {
     table: &'a str,
+    /// The table's row the chunk starts at: `rows` and `columns` count from there.
+    offset: usize,
     columns: &'a [(String, Values)],
     row_of: &'a HashMap<String, Vec<Option<usize>>>,
     done: &'a HashMap<String, Building>,
@@ -209,326 +405,6 @@ impl RowCx<'_> {
     }
 }
 
-fn generate_table(
-    spec: &Spec,
-    table: &Table,
-    seed: u64,
-    scale: f64,
-    done: &HashMap<String, Building>,
-) -> anyhow::Result<Building> {
-    let mut row_of: HashMap<String, Vec<Option<usize>>> = HashMap::new();
-    let scenarios: Vec<&Scenario> = spec
-        .scenarios
-        .iter()
-        .filter(|s| s.table == table.name)
-        .collect();
-    // Rows added by scenarios, after the table's own; a rare case keeps at least one row.
-    let added: Vec<usize> = scenarios
-        .iter()
-        .map(|s| match s.rows {
-            ScenarioRows::Add(k) => ((k as f64 * scale).round() as usize).max(1),
-            ScenarioRows::Share(_) => 0,
-        })
-        .collect();
-    let extra: usize = added.iter().sum();
-    let n = match &table.rows {
-        RowCount::Fixed(n) => (*n as f64 * scale).round() as usize + extra,
-        RowCount::PerParent {
-            parent,
-            dist,
-            by,
-            cases,
-        } => {
-            let p = done
-                .get(parent)
-                .with_context(|| format!("`{parent}` must be generated before `{}`", table.name))?;
-            let by_values = match by {
-                Some(b) => Some(p.column(b).with_context(|| {
-                    format!(
-                        "`{parent}.{b}` is not a generated column, so `rows_per.by` cannot read it"
-                    )
-                })?),
-                None => None,
-            };
-            let mut rng = stream(seed, &table.name, "", "rows_per");
-            let mut parents = Vec::new();
-            for i in 0..p.n {
-                let key = by_values.and_then(|v| v.key_at(i));
-                let d = case_of(cases, key.as_deref()).map_or(dist, |c| &cases[c].1);
-                let k = children(d, &mut rng);
-                parents.extend(std::iter::repeat_n(Some(i), k));
-            }
-            // Added rows belong to parents drawn uniformly.
-            let mut prng = stream(seed, &table.name, "", "scenario_parents");
-            for _ in 0..extra {
-                parents.push((p.n > 0).then(|| prng.random_range(0..p.n)));
-            }
-            let n = parents.len();
-            row_of.insert(parent.clone(), parents);
-            n
-        }
-    };
-    // Each scenario's rows: a share of the table's own rows, or the rows added for it.
-    let base = n - extra;
-    let mut next = base;
-    let picks: Vec<Vec<usize>> = scenarios
-        .iter()
-        .zip(&added)
-        .map(|(s, k)| match s.rows {
-            ScenarioRows::Share(p) => {
-                let mut rng = stream(seed, &table.name, &s.name, "scenario_rows");
-                (0..base).filter(|_| rng.random::<f64>() < p).collect()
-            }
-            ScenarioRows::Add(_) => {
-                let rows = (next..next + k).collect();
-                next += k;
-                rows
-            }
-        })
-        .collect();
-    if n > 2_000_000_000 {
-        bail!("{n} rows is more than one table can hold here; lower `rows` or `--scale`");
-    }
-
-    let mut columns: Vec<(String, Values)> = Vec::new();
-    // Refs first: `after` timestamps need to know which row of the other table they follow.
-    // Refs limited `within` a column of the row come after the refs that set that column.
-    let mut refs: Vec<_> = table.references().collect();
-    refs.sort_by_key(|(c, _, _)| c.ref_within.is_some());
-    for (col, rt, rc) in refs {
-        if rt == table.name {
-            continue; // a self-reference needs this table's own keys: below
-        }
-        let target = done
-            .get(rt)
-            .with_context(|| format!("`{rt}` must be generated before `{}`", table.name))?;
-        let rows = match row_of.get(rt) {
-            Some(rows) if matches!(&table.rows, RowCount::PerParent { parent, .. } if parent == rt) => {
-                rows.clone()
-            }
-            _ => {
-                let mut rng = stream(seed, &table.name, &col.name, "ref");
-                let rows = match &col.ref_within {
-                    Some(w) => {
-                        let own = columns
-                            .iter()
-                            .find(|(name, _)| name == w)
-                            .map(|(_, v)| v)
-                            .with_context(|| {
-                                format!(
-                                    "`{}.{w}` must be a `ref` generated before `{}`",
-                                    table.name, col.name
-                                )
-                            })?;
-                        let theirs = target
-                            .column(w)
-                            .with_context(|| format!("`{rt}.{w}` is not a generated column"))?;
-                        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-                        for r in 0..target.n {
-                            if let Some(k) = theirs.key_at(r) {
-                                by_key.entry(k).or_default().push(r);
-                            }
-                        }
-                        (0..n)
-                            .map(|i| {
-                                let cands = by_key.get(&own.key_at(i)?)?;
-                                Some(cands[pick_index(cands.len(), col.ref_skew, &mut rng)])
-                            })
-                            .collect::<Vec<Option<usize>>>()
-                    }
-                    None => (0..n)
-                        .map(|_| {
-                            (target.n > 0).then(|| pick_index(target.n, col.ref_skew, &mut rng))
-                        })
-                        .collect(),
-                };
-                row_of.entry(rt.to_string()).or_insert_with(|| rows.clone());
-                rows
-            }
-        };
-        let key = target.column(rc).with_context(|| {
-            format!(
-                "`{rt}.{rc}` must be generated before `{}` refers to it",
-                table.name
-            )
-        })?;
-        columns.push((col.name.clone(), key.pick(&rows)));
-    }
-    let order = crate::spec::row_order(table).map_err(|cycle| {
-        anyhow::anyhow!(
-            "columns depend on each other in a cycle: {}",
-            cycle.join(", ")
-        )
-    })?;
-    let all: Vec<usize> = (0..n).collect();
-    for col in order {
-        let ColumnKind::Gen(g) = &col.kind else {
-            continue;
-        };
-        let ty = generation_type(g, col.column_type(spec));
-        let mut rng = stream(seed, &table.name, &col.name, "values");
-        let cx = RowCx {
-            table: &table.name,
-            columns: &columns,
-            row_of: &row_of,
-            done,
-        };
-        let mut values = gen_rows(g, &all, &mut rng, &cx, ty)
-            .with_context(|| format!("column `{}`", col.name))?;
-        if let Some(t) = col.tail {
-            values = with_tail(
-                values,
-                g,
-                t,
-                &mut stream(seed, &table.name, &col.name, "tail"),
-            );
-        }
-        if col.unique {
-            make_unique(&mut values, g, &cx, ty, seed, &table.name, &col.name)?;
-        }
-        // Scenarios set their rows' values after the column's own, before the columns that
-        // depend on it are generated.
-        for (s, rows) in scenarios.iter().zip(&picks) {
-            for (_, sg) in s.set.iter().filter(|(c, _)| c == &col.name) {
-                if rows.is_empty() {
-                    continue;
-                }
-                let mut rng = stream(
-                    seed,
-                    &table.name,
-                    &col.name,
-                    &format!("scenario:{}", s.name),
-                );
-                let v = gen_rows(sg, rows, &mut rng, &cx, ty)
-                    .with_context(|| format!("scenario `{}`, column `{}`", s.name, col.name))?;
-                values.put(rows, v)?;
-            }
-        }
-        columns.push((col.name.clone(), values));
-    }
-    // Self-references (an employee's manager): each row points at an earlier row of the same
-    // table, so the references form a forest whose roots (the first row, and rows made null by
-    // `null_rate`) point nowhere; never a cycle.
-    for (col, rt, rc) in table.references() {
-        if rt != table.name {
-            continue;
-        }
-        let key = columns
-            .iter()
-            .find(|(name, _)| name == rc)
-            .map(|(_, v)| v.clone())
-            .with_context(|| {
-                format!(
-                    "`{}.{}` refers to `{rc}`, which is not a generated column of the same table",
-                    table.name, col.name
-                )
-            })?;
-        let mut rng = stream(seed, &table.name, &col.name, "ref");
-        let rows: Vec<Option<usize>> = (0..n)
-            .map(|i| (i > 0).then(|| rng.random_range(0..i)))
-            .collect();
-        columns.push((col.name.clone(), key.pick(&rows)));
-    }
-    for col in &table.columns {
-        if let Some((_, v)) = columns.iter_mut().find(|(name, _)| name == &col.name) {
-            if col.null_rate > 0.0 {
-                let mut rng = stream(seed, &table.name, &col.name, "nulls");
-                let mut mask: Vec<bool> = (0..v.len())
-                    .map(|_| rng.random::<f64>() < col.null_rate)
-                    .collect();
-                // A scenario's rows keep the values it planted.
-                for (s, rows) in scenarios.iter().zip(&picks) {
-                    let planted = s.set.iter().any(|(c, _)| c == &col.name)
-                        || s.anomalies.iter().any(|(c, _)| c == &col.name);
-                    if planted {
-                        for r in rows {
-                            mask[*r] = false;
-                        }
-                    }
-                }
-                v.clear(&mask);
-            }
-            if col.empty_rate > 0.0
-                && let Values::Text(cells) = v
-            {
-                let mut rng = stream(seed, &table.name, &col.name, "empty");
-                for c in cells.iter_mut() {
-                    if rng.random::<f64>() < col.empty_rate && c.is_some() {
-                        *c = Some(String::new());
-                    }
-                }
-            }
-        }
-    }
-    for (s, rows) in scenarios.iter().zip(&picks) {
-        for (col, anomaly) in &s.anomalies {
-            let Some((_, Values::Text(cells))) = columns.iter_mut().find(|(n, _)| n == col) else {
-                bail!(
-                    "scenario `{}` plants text anomalies in `{}.{col}`, which is not a generated text column",
-                    s.name,
-                    table.name
-                );
-            };
-            for r in rows {
-                if let Some(v) = &cells[*r] {
-                    cells[*r] = Some(anomaly.plant(v));
-                }
-            }
-        }
-    }
-    let scenario_rows = scenarios
-        .iter()
-        .zip(&picks)
-        .map(|(s, rows)| (s.name.clone(), rows.len()))
-        .collect();
-    // A composite key (a link table's pair of parents) holds each combination once: rows
-    // repeating an earlier row's key are dropped.
-    let (n, columns) = if table.key_columns.len() > 1 {
-        distinct_keys(n, columns, &table.key_columns)
-    } else {
-        (n, columns)
-    };
-    Ok(Building {
-        n,
-        columns,
-        scenario_rows,
-    })
-}
-
-/// The rows whose whole key (every part non-null) comes first; rows with a null part are kept.
-fn distinct_keys(
-    n: usize,
-    columns: Vec<(String, Values)>,
-    key: &[String],
-) -> (usize, Vec<(String, Values)>) {
-    let parts: Vec<&Values> = key
-        .iter()
-        .filter_map(|k| columns.iter().find(|(c, _)| c == k).map(|(_, v)| v))
-        .collect();
-    if parts.len() < key.len() {
-        return (n, columns);
-    }
-    let mut seen = HashSet::with_capacity(n);
-    let keep: Vec<Option<usize>> = (0..n)
-        .filter(|i| {
-            let k: Option<Vec<String>> = parts.iter().map(|v| v.key_at(*i)).collect();
-            k.is_none_or(|k| seen.insert(k))
-        })
-        .map(Some)
-        .collect();
-    if keep.len() == n {
-        return (n, columns);
-    }
-    let m = keep.len();
-    (
-        m,
-        columns
-            .into_iter()
-            .map(|(c, v)| (c, v.pick(&keep)))
-            .collect(),
-    )
-}
-
 /// The type a generator's values have before they are stored as the declared type: its own,
 /// or for a generator that only makes nulls, the type that converts to the declared one.
 fn generation_type(g: &Generator, declared: Option<ColumnType>) -> LogicalType {
@@ -541,65 +417,45 @@ fn generation_type(g: &Generator, declared: Option<ColumnType>) -> LogicalType {
         })
 }
 
-/// Redraws repeated values (after the first of each) until every value is distinct.
-fn make_unique(
-    values: &mut Values,
-    g: &Generator,
-    cx: &RowCx<'_>,
-    ty: LogicalType,
-    seed: u64,
-    table: &str,
-    column: &str,
-) -> anyhow::Result<()> {
-    let mut rng = stream(seed, table, column, "unique");
-    for _ in 0..64 {
-        let mut seen = HashSet::with_capacity(values.len());
-        let repeats: Vec<usize> = (0..values.len())
-            .filter(|i| values.key_at(*i).is_some_and(|k| !seen.insert(k)))
-            .collect();
-        if repeats.is_empty() {
-            return Ok(());
-        }
-        let fresh = gen_rows(g, &repeats, &mut rng, cx, ty)?;
-        values.put(&repeats, fresh)?;
-    }
-    bail!(
-        "cannot make `{table}.{column}` unique: its generator keeps repeating values at {} rows. \
-         Widen its range or pattern, or drop `unique`",
-        values.len()
-    )
-}
-
 /// Values of `g` for the table's `rows` (indices into the table), `ty` the column's type.
 fn gen_rows(
     g: &Generator,
     rows: &[usize],
-    rng: &mut ChaCha8Rng,
+    st: &mut table::Streams,
     cx: &RowCx<'_>,
     ty: LogicalType,
 ) -> anyhow::Result<Values> {
     let n = rows.len();
+    let rng = &mut st.rng;
     Ok(match g {
         Generator::Sequence {
             start,
             per: Some(per),
         } => {
-            // The position of each row among the rows before it with the same `per` value.
+            // The position of each row among the rows before it with the same `per` value: the
+            // counts run on from chunk to chunk, and are taken once per chunk.
             let by = cx.own(per)?;
-            let mut seen: HashMap<Option<String>, i64> = HashMap::new();
-            let all: Vec<Option<i64>> = (0..by.len())
-                .map(|i| {
-                    let k = seen.entry(by.key_at(i)).or_insert(0);
-                    let v = start.checked_add(*k);
-                    *k += 1;
-                    v
-                })
-                .collect();
-            Values::Int(rows.iter().map(|r| all[*r]).collect())
+            let seq = st.seq.get_or_insert_with(Default::default);
+            let end = cx.offset + by.len();
+            if seq.end != end {
+                let counts = &mut seq.counts;
+                seq.chunk = (0..by.len())
+                    .map(|i| {
+                        let k = counts.entry(by.key_at(i)).or_insert(0);
+                        let v = start.checked_add(*k);
+                        *k += 1;
+                        v
+                    })
+                    .collect();
+                seq.end = end;
+            }
+            Values::Int(rows.iter().map(|r| seq.chunk[*r]).collect())
         }
-        Generator::Sequence { start, per: None } => {
-            Values::Int(rows.iter().map(|i| start.checked_add(*i as i64)).collect())
-        }
+        Generator::Sequence { start, per: None } => Values::Int(
+            rows.iter()
+                .map(|i| start.checked_add((cx.offset + *i) as i64))
+                .collect(),
+        ),
         Generator::TimestampAfter {
             table,
             column,
@@ -653,11 +509,13 @@ fn gen_rows(
             }
             let mut out = Values::nulls(ty, n);
             for (p, (_, part)) in parts.iter().enumerate() {
-                let mut prng = ChaCha8Rng::from_seed(rng.random());
+                let Some(pst) = st.parts.get_mut(p).and_then(Option::as_mut) else {
+                    continue;
+                };
                 if members[p].is_empty() {
                     continue;
                 }
-                let v = gen_rows(part, &members[p], &mut prng, cx, ty)?;
+                let v = gen_rows(part, &members[p], pst, cx, ty)?;
                 out.put(&at[p], v)?;
             }
             out
@@ -676,7 +534,6 @@ fn gen_rows(
             let mut out = Values::nulls(ty, n);
             for c in 0..=k {
                 // One stream per case, so a case's values do not move when another case's rows do.
-                let mut crng = ChaCha8Rng::from_seed(rng.random());
                 let part = match cases.get(c) {
                     Some((_, g)) => g,
                     None => match default {
@@ -684,10 +541,13 @@ fn gen_rows(
                         None => continue,
                     },
                 };
+                let Some(cst) = st.parts.get_mut(c).and_then(Option::as_mut) else {
+                    continue;
+                };
                 if members[c].is_empty() {
                     continue;
                 }
-                let v = gen_rows(part, &members[c], &mut crng, cx, ty)?;
+                let v = gen_rows(part, &members[c], cst, cx, ty)?;
                 out.put(&at[c], v)?;
             }
             out
@@ -708,7 +568,7 @@ fn gen_rows(
             emails_from_names(&names, domain, formats, rng)
         }
         Generator::List { items } => {
-            let at = |r: &usize| &items[r % items.len()];
+            let at = |r: &usize| &items[(cx.offset + r) % items.len()];
             match ty {
                 LogicalType::Bool => Values::Bool(
                     rows.iter()
@@ -1119,13 +979,39 @@ fn fill_pattern(format: &str, rng: &mut ChaCha8Rng) -> String {
     out
 }
 
+/// The streams a table's derived columns draw from (`_rand`, `null_rate`), kept from chunk to
+/// chunk like the generated columns' streams.
+struct Finisher {
+    rand: HashMap<String, ChaCha8Rng>,
+    nulls: HashMap<String, ChaCha8Rng>,
+}
+
+impl Finisher {
+    fn new(table: &Table, seed: u64) -> Finisher {
+        let derived = || {
+            table
+                .columns
+                .iter()
+                .filter(|c| matches!(c.kind, ColumnKind::Derived { .. }))
+        };
+        Finisher {
+            rand: derived()
+                .map(|c| (c.name.clone(), stream(seed, &table.name, &c.name, "rand")))
+                .collect(),
+            nulls: derived()
+                .map(|c| (c.name.clone(), stream(seed, &table.name, &c.name, "nulls")))
+                .collect(),
+        }
+    }
+}
+
 /// Builds the frame in declared column order, each column of its declared type, adding derived
 /// (`sql`) columns with Polars SQL.
 fn finish_table(
     spec: &Spec,
     table: &Table,
     b: &Building,
-    seed: u64,
+    fin: &mut Finisher,
     finished: &HashMap<String, DataFrame>,
     mut problems: Option<&mut Problems>,
 ) -> anyhow::Result<DataFrame> {
@@ -1144,7 +1030,11 @@ fn finish_table(
     let mut df = frame::to_frame(b.n, &typed)?;
     for col in &table.columns {
         if let ColumnKind::Derived { .. } = &col.kind {
-            df = match derived::derive_column(spec, table, col, df.clone(), finished, seed) {
+            let rand = fin
+                .rand
+                .get_mut(&col.name)
+                .context("a derived column's stream")?;
+            df = match derived::derive_column(spec, table, col, df.clone(), finished, rand) {
                 Ok(next) => next,
                 Err(e) => match problems.as_deref_mut() {
                     Some(p) => {
@@ -1167,7 +1057,10 @@ fn finish_table(
             };
             // `null_rate` holds for derived columns too: the same stream as any other column's.
             if col.null_rate > 0.0 {
-                let mut rng = stream(seed, &table.name, &col.name, "nulls");
+                let rng = fin
+                    .nulls
+                    .get_mut(&col.name)
+                    .context("a derived column's stream")?;
                 let keep: Vec<bool> = (0..df.height())
                     .map(|_| rng.random::<f64>() >= col.null_rate)
                     .collect();
@@ -1289,13 +1182,18 @@ fn polars_message(e: &str) -> String {
 /// The rules the generated tables break: `(rule, violations, first example)`. The spec's own
 /// data must obey its rules, or every comparison would start from a broken baseline.
 pub fn broken_rules(spec: &Spec, g: &Generated) -> Vec<(String, u64, String)> {
+    broken_rules_in(spec, &crate::profile::lazy(&g.tables))
+}
+
+/// [`broken_rules`] over tables as lazy frames (scans of the files a streamed run wrote).
+pub fn broken_rules_in(spec: &Spec, tables: &[(String, LazyFrame)]) -> Vec<(String, u64, String)> {
     // Rules a scenario breaks on purpose.
     let excused = |name: &str| {
         spec.scenarios
             .iter()
             .any(|s| s.breaks.iter().any(|b| b == name))
     };
-    crate::profile::run_rules(spec, &g.tables, None)
+    crate::profile::run_rules(spec, tables, None)
         .into_iter()
         .filter(|r| r.error.is_some() || (r.violations > 0 && !excused(&r.name)))
         .map(|r| {

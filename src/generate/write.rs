@@ -6,7 +6,7 @@ use anyhow::Context;
 use polars::prelude::*;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
-use super::Generated;
+use super::{ChunkSink, Generated, Shard};
 use crate::dataset::{Dataset, FORMAT, Origin, TableFile, now_rfc3339};
 use crate::db::{self, Dialect};
 use crate::frame;
@@ -22,17 +22,41 @@ pub fn to_dir(
 ) -> anyhow::Result<Dataset> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut tables = Vec::new();
-    for (name, df) in &mut generated.tables {
+    for (name, df) in &generated.tables {
         let file = format!("{name}.parquet");
-        let sha256 = frame::write_parquet(df, &dir.join(&file))?;
+        // Row groups of a fixed size, as when tables stream: the same rows, the same bytes.
+        let mut w = frame::RowGroupWriter::create(&dir.join(&file))?;
+        w.push(df.clone())?;
+        let (rows, sha256) = w.finish()?;
         tables.push(TableFile {
             name: name.clone(),
             file,
-            rows: df.height() as u64,
+            rows,
             sha256,
         });
     }
-    let ds = Dataset {
+    let ds = manifest(
+        spec,
+        seed,
+        scale,
+        tables,
+        generated.scenarios.clone(),
+        generated.shard.clone(),
+    );
+    ds.write(dir)?;
+    Ok(ds)
+}
+
+/// The manifest of a generated dataset.
+pub fn manifest(
+    spec: &Spec,
+    seed: u64,
+    scale: f64,
+    tables: Vec<TableFile>,
+    scenarios: Vec<crate::dataset::ScenarioRows>,
+    shard: Option<String>,
+) -> Dataset {
+    Dataset {
         format: FORMAT.into(),
         origin: Origin::Synthetic,
         domain: spec.domain.clone(),
@@ -42,12 +66,70 @@ pub fn to_dir(
         seed: Some(seed),
         scale: Some(scale),
         tables,
-        scenarios: generated.scenarios.clone(),
-        shard: generated.shard.clone(),
+        scenarios,
+        shard,
         extraction: None,
-    };
-    ds.write(dir)?;
-    Ok(ds)
+    }
+}
+
+/// Writes generated chunks to one Parquet file per table in `dir`, in fixed row groups; with a
+/// shard, only the rows of the shard's part of each table.
+pub struct DirSink<'a> {
+    dir: &'a Path,
+    shard: Option<Shard>,
+    table: Option<(String, frame::RowGroupWriter, (usize, usize))>,
+    pub files: Vec<TableFile>,
+}
+
+impl<'a> DirSink<'a> {
+    pub fn new(dir: &'a Path, shard: Option<Shard>) -> DirSink<'a> {
+        DirSink {
+            dir,
+            shard,
+            table: None,
+            files: Vec::new(),
+        }
+    }
+}
+
+impl ChunkSink for DirSink<'_> {
+    fn begin(&mut self, table: &str, rows: usize) -> anyhow::Result<()> {
+        let file = self.dir.join(format!("{table}.parquet"));
+        let range = self.shard.map_or((0, rows), |s| s.range(rows));
+        self.table = Some((
+            table.to_string(),
+            frame::RowGroupWriter::create(&file)?,
+            range,
+        ));
+        Ok(())
+    }
+
+    fn chunk(&mut self, _: &str, positions: &[usize], df: DataFrame) -> anyhow::Result<()> {
+        let Some((_, w, (a, b))) = &mut self.table else {
+            anyhow::bail!("a chunk before its table began");
+        };
+        // Positions rise, so the shard's rows of a chunk are one slice of it.
+        let from = positions.partition_point(|p| *p < *a);
+        let to = positions.partition_point(|p| *p < *b);
+        let df = if from == 0 && to == df.height() {
+            df
+        } else {
+            df.slice(from as i64, to - from)
+        };
+        w.push(df)
+    }
+
+    fn end(&mut self, _: &str) -> anyhow::Result<()> {
+        let (name, w, _) = self.table.take().context("a table ended before it began")?;
+        let (rows, sha256) = w.finish()?;
+        self.files.push(TableFile {
+            file: format!("{name}.parquet"),
+            name,
+            rows,
+            sha256,
+        });
+        Ok(())
+    }
 }
 
 /// Creates the spec's tables in a database and inserts the generated rows, all or nothing.

@@ -278,6 +278,31 @@ impl TableProfile {
     }
 }
 
+/// Frames as lazy frames, for SQL.
+pub fn lazy(tables: &[(String, DataFrame)]) -> Vec<(String, LazyFrame)> {
+    tables
+        .iter()
+        .map(|(n, df)| (n.clone(), df.clone().lazy()))
+        .collect()
+}
+
+/// Every table of a dataset folder as a lazy scan: SQL over it reads only what it needs.
+pub fn scan_tables(dir: &Path, ds: &Dataset) -> anyhow::Result<Vec<(String, LazyFrame)>> {
+    ds.tables
+        .iter()
+        .map(|t| {
+            let path = dir.join(&t.file);
+            let lf = LazyFrame::scan_parquet(
+                PlRefPath::new(path.to_string_lossy().into_owned()),
+                ScanArgsParquet::default(),
+            )
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("reading {}", path.display()))?;
+            Ok((t.name.clone(), lf))
+        })
+        .collect()
+}
+
 /// Loads every table of a dataset folder.
 pub fn load_tables(dir: &Path, ds: &Dataset) -> anyhow::Result<Vec<(String, DataFrame)>> {
     ds.tables
@@ -335,7 +360,7 @@ pub fn profile_tables(
         })
         .unwrap_or_default();
     // Production examples show keyed hashes, never values (a violating row is rare by nature).
-    let rules = run_rules(spec, tables, key.as_ref());
+    let rules = run_rules(spec, &lazy(tables), key.as_ref());
     Ok((
         Profile {
             format: FORMAT.into(),
@@ -750,15 +775,15 @@ fn as_text(s: &Series) -> anyhow::Result<Vec<Option<String>>> {
 /// key can find the row, nobody else can read it.
 pub fn run_rules(
     spec: &Spec,
-    tables: &[(String, DataFrame)],
+    tables: &[(String, LazyFrame)],
     key: Option<&crate::mask::MaskKey>,
 ) -> Vec<RuleResult> {
     spec.rules
         .iter()
         .map(|r| {
             let mut ctx = SQLContext::new();
-            for (name, df) in tables {
-                ctx.register(name, df.clone().lazy());
+            for (name, lf) in tables {
+                ctx.register(name, lf.clone());
             }
             match crate::frame::sql_collect(&mut ctx, &r.sql) {
                 Ok(df) => RuleResult {

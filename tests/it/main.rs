@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod attacks;
+mod chunks;
 mod common;
 mod databases;
 mod demo;
