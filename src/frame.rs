@@ -634,10 +634,144 @@ impl RowGroupWriter {
     }
 }
 
+/// A [`RowGroupWriter`] on a thread of its own: frames are encoded and written while the caller
+/// makes the next ones. Dropped without [`BackgroundWriter::finish`], the file is abandoned
+/// (its temporary file removed), never put in place.
+pub struct BackgroundWriter {
+    path: std::path::PathBuf,
+    tx: Option<std::sync::mpsc::SyncSender<Option<DataFrame>>>,
+    handle: Option<std::thread::JoinHandle<anyhow::Result<(u64, String)>>>,
+}
+
+impl BackgroundWriter {
+    pub fn create(path: &Path) -> anyhow::Result<BackgroundWriter> {
+        let mut w = RowGroupWriter::create(path)?;
+        // Two frames in flight: the writer's memory stays a few batches.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Option<DataFrame>>(2);
+        let handle = std::thread::Builder::new()
+            .name("parquet-writer".into())
+            .spawn(move || {
+                for msg in rx {
+                    match msg {
+                        Some(df) => w.push(df)?,
+                        None => return w.finish(),
+                    }
+                }
+                anyhow::bail!("the writer was abandoned before the table ended")
+            })
+            .context("starting the Parquet writer thread")?;
+        Ok(BackgroundWriter {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    pub fn push(&mut self, df: DataFrame) -> anyhow::Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(Some(df)));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The thread stopped: its error says why.
+            _ => Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!("writing {} stopped", self.path.display()))),
+        }
+    }
+
+    /// Writes what is left and renames the file into place; gives its rows and SHA-256.
+    pub fn finish(mut self) -> anyhow::Result<(u64, String)> {
+        if let Some(tx) = self.tx.take() {
+            // A failed send means the thread already stopped; joining gives its error.
+            let _ = tx.send(None);
+        }
+        self.join()
+    }
+
+    fn join(&mut self) -> anyhow::Result<(u64, String)> {
+        self.tx = None;
+        let h = self
+            .handle
+            .take()
+            .with_context(|| format!("writing {} already ended", self.path.display()))?;
+        h.join()
+            .map_err(|_| anyhow::anyhow!("the thread writing {} panicked", self.path.display()))?
+    }
+}
+
+impl Drop for BackgroundWriter {
+    fn drop(&mut self) {
+        // Closing the channel without the end marker abandons the file.
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     ParquetReader::new(file)
         .finish()
         .map_err(anyhow::Error::from)
         .with_context(|| format!("reading {} as Parquet", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(from: i64, n: i64) -> DataFrame {
+        let ids: Vec<i64> = (from..from + n).collect();
+        DataFrame::new_infer_height(vec![Column::new("id".into(), ids)]).expect("a frame")
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("the folder")
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Frames cut anywhere give the bytes of the same rows written whole; a writer dropped
+    /// before `finish` leaves nothing behind, not even its temporary file; a frame of another
+    /// schema is an error, and nothing is put in place.
+    #[test]
+    fn background_writes_are_the_same_bytes_or_nothing() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let n = ROW_GROUP_ROWS as i64 + 1000;
+        let mut whole = BackgroundWriter::create(&dir.path().join("whole.parquet")).expect("w");
+        whole.push(frame(0, n)).expect("push");
+        let (rows, a) = whole.finish().expect("finish");
+        assert_eq!(rows, n as u64);
+        let mut cut = BackgroundWriter::create(&dir.path().join("cut.parquet")).expect("w");
+        let mut at = 0;
+        for len in [1, 7, 40_000, 30_000].into_iter().cycle() {
+            let len = len.min(n - at);
+            cut.push(frame(at, len)).expect("push");
+            at += len;
+            if at == n {
+                break;
+            }
+        }
+        let (_, b) = cut.finish().expect("finish");
+        assert_eq!(a, b, "the same rows, the same bytes");
+
+        let mut dropped = BackgroundWriter::create(&dir.path().join("dropped.parquet")).expect("w");
+        dropped.push(frame(0, 10)).expect("push");
+        drop(dropped);
+        let mut bad = BackgroundWriter::create(&dir.path().join("bad.parquet")).expect("w");
+        bad.push(frame(0, 10)).expect("push");
+        let other = DataFrame::new_infer_height(vec![Column::new("x".into(), ["a"])]).expect("df");
+        let failed = bad.push(other).and_then(|()| bad.finish().map(|_| ()));
+        assert!(failed.is_err(), "a frame of another schema was written");
+        assert_eq!(names(dir.path()), ["cut.parquet", "whole.parquet"]);
+    }
 }

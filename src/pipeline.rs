@@ -207,55 +207,24 @@ struct MaskingSink<'a> {
     written: Vec<(TableFile, usize)>,
 }
 
-/// One table's masked rows on their way to Parquet: buffered up to a row group.
+/// One table's masked rows on their way to Parquet: each batch a frame, encoded on the
+/// writer's thread in row groups of a fixed size while the next batch is read and masked.
 struct TableWriter {
     name: String,
     file: String,
-    sink: frame::ParquetSink,
-    buffer: Vec<(String, frame::Values)>,
-    buffered: usize,
+    writer: frame::BackgroundWriter,
 }
 
 impl TableWriter {
     fn push(&mut self, spec: &Spec, batch: Vec<(String, frame::Values)>) -> anyhow::Result<()> {
         let n = batch.first().map_or(0, |(_, v)| v.len());
-        if self.buffer.is_empty() {
-            self.buffer = batch;
-        } else {
-            for ((_, have), (_, more)) in self.buffer.iter_mut().zip(batch) {
-                have.append(more)?;
-            }
-        }
-        self.buffered += n;
-        while self.buffered >= frame::ROW_GROUP_ROWS {
-            let rest: Vec<(String, frame::Values)> = self
-                .buffer
-                .iter_mut()
-                .map(|(c, v)| (c.clone(), v.split_off(frame::ROW_GROUP_ROWS)))
-                .collect();
-            let full = std::mem::replace(&mut self.buffer, rest);
-            self.write(spec, &full, frame::ROW_GROUP_ROWS)?;
-            self.buffered -= frame::ROW_GROUP_ROWS;
-        }
-        Ok(())
+        let df = mask::to_frame(spec, &self.name, n, &batch)?;
+        drop(batch);
+        self.writer.push(df)
     }
 
-    fn write(
-        &mut self,
-        spec: &Spec,
-        columns: &[(String, frame::Values)],
-        rows: usize,
-    ) -> anyhow::Result<()> {
-        let mut df = mask::to_frame(spec, &self.name, rows, columns)?;
-        self.sink.write(&mut df)
-    }
-
-    fn finish(mut self, spec: &Spec) -> anyhow::Result<TableFile> {
-        if self.buffered > 0 || !self.sink.started() {
-            let buffer = std::mem::take(&mut self.buffer);
-            self.write(spec, &buffer, self.buffered)?;
-        }
-        let (rows, sha256) = self.sink.finish()?;
+    fn finish(self) -> anyhow::Result<TableFile> {
+        let (rows, sha256) = self.writer.finish()?;
         Ok(TableFile {
             name: self.name,
             file: self.file,
@@ -269,15 +238,13 @@ impl<'a> extract::Sink for MaskingSink<'a> {
     fn begin(&mut self, table: &str, columns: &[&str]) -> anyhow::Result<()> {
         let tm = self.masker.table(table, columns)?;
         let file = format!("{table}.parquet");
-        let sink = frame::ParquetSink::create(&self.out.join(&file))?;
+        let writer = frame::BackgroundWriter::create(&self.out.join(&file))?;
         self.table = Some((
             tm,
             TableWriter {
                 name: table.to_string(),
                 file,
-                sink,
-                buffer: Vec::new(),
-                buffered: 0,
+                writer,
             },
         ));
         Ok(())
@@ -298,7 +265,7 @@ impl<'a> extract::Sink for MaskingSink<'a> {
             .take()
             .context("extraction ended a table it had not started")?;
         let guard_at_start = self.masker.end(tm);
-        let file = w.finish(self.spec)?;
+        let file = w.finish()?;
         self.written.push((file, guard_at_start));
         Ok(())
     }

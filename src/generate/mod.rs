@@ -89,7 +89,7 @@ pub fn generate(spec: &Spec, seed: u64, scale: f64) -> anyhow::Result<Generated>
             .with_context(|| format!("generating table `{}`", table.name))?;
         done.insert(table.name.clone(), b);
     }
-    let finished = finish_all(spec, &done, seed, None)?;
+    let finished = finish_all(spec, &mut done, seed, None)?;
     let scenarios =
         spec.tables
             .iter()
@@ -255,12 +255,7 @@ pub fn generate_chunks(
                     }
                 }
                 kept.n += c.n;
-                let b = Building {
-                    n: c.n,
-                    columns: c.columns,
-                    scenario_rows: Vec::new(),
-                };
-                let df = finish_table(spec, table, &b, &mut fin, &finished, None)?;
+                let df = finish_table(spec, table, c.n, c.columns, &mut fin, &finished, None)?;
                 if let Some(cols) = joined.get(&table.name) {
                     let part = df.select(cols.iter().map(|c| PlSmallStr::from(c.as_str())))?;
                     match finished.get_mut(&table.name) {
@@ -306,7 +301,7 @@ type Problems = Vec<(usize, String, String)>;
 /// every problem at once; without, it is an error.
 fn finish_all(
     spec: &Spec,
-    done: &HashMap<String, Building>,
+    done: &mut HashMap<String, Building>,
     seed: u64,
     mut problems: Option<&mut Problems>,
 ) -> anyhow::Result<HashMap<String, DataFrame>> {
@@ -328,10 +323,16 @@ fn finish_all(
     };
     let mut finished: HashMap<String, DataFrame> = HashMap::new();
     for table in order {
+        // The values move into the frame: they are not needed once it is built.
+        let b = done
+            .get_mut(&table.name)
+            .with_context(|| format!("`{}` was not generated", table.name))?;
+        let (n, columns) = (b.n, std::mem::take(&mut b.columns));
         let df = finish_table(
             spec,
             table,
-            &done[&table.name],
+            n,
+            columns,
             &mut Finisher::new(table, seed),
             &finished,
             problems.as_deref_mut(),
@@ -1010,24 +1011,23 @@ impl Finisher {
 fn finish_table(
     spec: &Spec,
     table: &Table,
-    b: &Building,
+    n: usize,
+    columns: Vec<(String, Values)>,
     fin: &mut Finisher,
     finished: &HashMap<String, DataFrame>,
     mut problems: Option<&mut Problems>,
 ) -> anyhow::Result<DataFrame> {
-    let mut typed = Vec::with_capacity(b.columns.len());
-    for (name, v) in &b.columns {
-        let ct = table.column(name).and_then(|c| c.column_type(spec));
+    let mut typed = Vec::with_capacity(columns.len());
+    for (name, v) in columns {
+        let ct = table.column(&name).and_then(|c| c.column_type(spec));
         let v = match ct {
-            Some(ct) => v
-                .clone()
-                .conform(ct)
-                .with_context(|| format!("column `{name}`"))?,
-            None => v.clone(),
+            Some(ct) => v.conform(ct).with_context(|| format!("column `{name}`"))?,
+            None => v,
         };
-        typed.push((name.clone(), v));
+        typed.push((name, v));
     }
-    let mut df = frame::to_frame(b.n, &typed)?;
+    let mut df = frame::to_frame(n, &typed)?;
+    drop(typed);
     for col in &table.columns {
         if let ColumnKind::Derived { .. } = &col.kind {
             let rand = fin
@@ -1135,7 +1135,9 @@ pub fn check_sql(spec: &Spec) -> Vec<crate::spec::SpecError> {
         })
         .collect();
     let mut problems = Problems::new();
-    let tables: Vec<(String, DataFrame)> = match finish_all(spec, &done, 0, Some(&mut problems)) {
+    let mut done = done;
+    let tables: Vec<(String, DataFrame)> = match finish_all(spec, &mut done, 0, Some(&mut problems))
+    {
         Ok(f) => spec
             .tables
             .iter()

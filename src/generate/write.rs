@@ -77,7 +77,7 @@ pub fn manifest(
 pub struct DirSink<'a> {
     dir: &'a Path,
     shard: Option<Shard>,
-    table: Option<(String, frame::RowGroupWriter, (usize, usize))>,
+    table: Option<(String, frame::BackgroundWriter, (usize, usize))>,
     pub files: Vec<TableFile>,
 }
 
@@ -98,7 +98,7 @@ impl ChunkSink for DirSink<'_> {
         let range = self.shard.map_or((0, rows), |s| s.range(rows));
         self.table = Some((
             table.to_string(),
-            frame::RowGroupWriter::create(&file)?,
+            frame::BackgroundWriter::create(&file)?,
             range,
         ));
         Ok(())
