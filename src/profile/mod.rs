@@ -396,187 +396,36 @@ fn profile_table(
     let mut columns = Vec::new();
     let mut aligned: Vec<(String, Vec<f64>)> = Vec::new();
     let mut categorical: Vec<(String, Vec<Option<String>>)> = Vec::new();
-    for col in df.columns() {
-        let s = col.as_materialized_series();
-        let cname = s.name().to_string();
-        let meta = ds.column(name, &cname);
-        let mask = meta.map_or(MaskMethod::Keep, |m| m.method);
-        // The spec's type where masking kept it (a UUID is text to Polars), else the data's.
-        let ty = match st.and_then(|t| t.column(&cname)) {
-            Some(c) if mask.keeps_type() => c
-                .logical_type(spec)
-                .unwrap_or_else(|| frame::logical_type(s.dtype())),
-            _ => frame::logical_type(s.dtype()),
-        };
-        // Booleans are profiled as the categories `false` and `true`.
-        let as_text;
-        let s = if ty == LogicalType::Bool {
-            as_text = s.cast(&DataType::String)?;
-            &as_text
-        } else {
-            s
-        };
-        let nulls = s.null_count() as u64;
-        let present = s.drop_nulls();
-        let distinct = present.n_unique()? as u64;
-        let mut cp = ColumnProfile {
-            name: cname.clone(),
-            logical_type: meta.map_or(ty, |m| m.logical_type),
-            mask,
-            rows: s.len() as u64,
-            nulls,
-            distinct,
-            type_errors: meta.map_or(0, |m| m.type_errors),
-            numeric: None,
-            categories: None,
-            text: None,
-            out_of_range: None,
-            range_hint: None,
-            histogram: None,
-            distinct_sketch: None,
-            calendar: None,
-            sentinels: BTreeMap::new(),
-        };
-        if distinct > 0 {
-            cp.distinct_sketch = Some(match present.dtype() {
-                DataType::String => sketch::Distinct::of(present.str()?.iter().flatten(), mask_key),
-                d if d.is_primitive_numeric()
-                    || matches!(
-                        d,
-                        DataType::Date | DataType::Datetime(..) | DataType::Decimal(..)
-                    ) =>
-                {
-                    let v = aligned_values(&present)?;
-                    sketch::Distinct::of_numbers(v.into_iter(), mask_key)
-                }
-                _ => {
-                    let text = present.cast(&DataType::String)?;
-                    sketch::Distinct::of(text.str()?.iter().flatten(), mask_key)
-                }
-            });
+    // Columns are profiled in parallel (each on its own), then put back in the table's order:
+    // the same profile for any number of threads.
+    let results = in_parallel(df.columns(), |col| {
+        profile_column(
+            spec,
+            ds,
+            st,
+            name,
+            col.as_materialized_series(),
+            k,
+            mask_key,
+        )
+        .with_context(|| format!("column `{}`", col.name()))
+    })?;
+    for (col, out) in df.columns().iter().zip(results) {
+        let cname = col.name().to_string();
+        if let Some(a) = out.aligned
+            && aligned.len() < pairs::MAX_PAIR_COLUMNS
+        {
+            aligned.push((cname.clone(), a));
         }
-        if mask == MaskMethod::Keep && ty.is_measured() {
-            // Aligned row by row (NaN for null) for the pair statistics; the finite values for
-            // everything else. One cast per column.
-            let aligned_col = aligned_values(s)?;
-            let values: Vec<f64> = aligned_col
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
-            if let Some((lo, hi)) = st
-                .and_then(|t| t.column(&cname))
-                .and_then(|c| c.declared_range())
-            {
-                let lo = lo.unwrap_or(f64::NEG_INFINITY);
-                let hi = hi.unwrap_or(f64::INFINITY);
-                let outside = values.iter().filter(|v| **v < lo || **v > hi).count() as u64;
-                cp.out_of_range = Some(outside);
-                if outside > 0 {
-                    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-                    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    cp.range_hint = Some(if ty.is_temporal() {
-                        const DAY: f64 = 86_400_000_000.0;
-                        ((min / DAY).floor() * DAY, (max / DAY).ceil() * DAY)
-                    } else {
-                        (bucket(min, true), bucket(max, false))
-                    });
-                }
-            }
-            let identifier = st
-                .and_then(|t| t.column(&cname))
-                .is_some_and(|c| c.is_identifier());
-            if !identifier && aligned.len() < pairs::MAX_PAIR_COLUMNS {
-                aligned.push((cname.clone(), aligned_col));
-            }
-            cp.histogram = sketch::Histogram::of(&values).and_then(|h| h.pool(k));
-            if ty.is_temporal() {
-                cp.calendar = Some(sketch::CalendarCounts::of(&values, k));
-            }
-            for (v, label) in sentinel_candidates(ty.is_temporal()) {
-                let n = values.iter().filter(|x| **x == v).count() as u64;
-                if n > 0 && n >= k {
-                    cp.sentinels.insert(label, n);
-                }
-            }
-            cp.numeric = if k > 1 {
-                numeric_stats_k(&values, k)
-            } else {
-                numeric_stats(&values)
-            };
-            samples.insert((name.to_string(), cname.clone()), values);
-        }
-        if ty.is_textual() || meta.is_some_and(|m| m.raw_text.is_some()) {
-            let mut t = match meta.and_then(|m| m.raw_text.clone()) {
-                Some(raw) => raw,
-                None => {
-                    let mut t = TextStats::default();
-                    let declared = st
-                        .and_then(|t| t.column(&cname))
-                        .map(crate::mask::scan::Declared::of)
-                        .filter(|d| !d.is_empty());
-                    if let Ok(ca) = s.str() {
-                        match &declared {
-                            Some(d) => {
-                                let of_one = |v: &str| d.matches(v);
-                                ca.iter().flatten().for_each(|v| t.add_declared(v, &of_one));
-                            }
-                            None => ca.iter().flatten().for_each(|v| t.add(v)),
-                        }
-                    }
-                    t
-                }
-            };
-            t.suppress_rare(k);
-            cp.text = Some(t);
-        }
-        let spec_col = st.and_then(|t| t.column(&cname));
-        let declared = spec_col.and_then(|c| c.categories());
-        if declared.is_some()
-            && mask == MaskMethod::Keep
-            && (ty == LogicalType::Text || ty == LogicalType::Bool)
+        if let Some(c) = out.categorical
             && categorical.len() < pairs::MAX_CATEGORICAL_COLUMNS
         {
-            categorical.push((
-                cname.clone(),
-                s.str()?.iter().map(|v| v.map(str::to_string)).collect(),
-            ));
+            categorical.push((cname.clone(), c));
         }
-        // A PII column shows no values on either side: synthetic names or e-mails can equal
-        // real ones, and the leak check would rightly stop the run.
-        let pii = spec_col.is_some_and(|c| c.pii.is_some());
-        if mask == MaskMethod::Keep
-            && !pii
-            && (ty == LogicalType::Text || ty == LogicalType::Bool)
-            && (distinct as usize <= MAX_CATEGORIES || declared.is_some())
-        {
-            let mut counts: HashMap<&str, u64> = HashMap::new();
-            for v in s.str()?.iter().flatten() {
-                *counts.entry(v).or_default() += 1;
-            }
-            let mut ranked: Vec<(&str, u64)> = counts.into_iter().collect();
-            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            let mut cats = Categories::default();
-            if let Some(d) = &declared {
-                cats.undeclared_rows = Some(
-                    ranked
-                        .iter()
-                        .filter(|(v, _)| !d.contains(v))
-                        .map(|(_, n)| n)
-                        .sum(),
-                );
-            }
-            for (v, n) in ranked {
-                if n >= k && cats.values.len() < MAX_CATEGORY_VALUES {
-                    cats.values.insert(v.to_string(), n);
-                } else {
-                    cats.withheld_rows += n;
-                    cats.withheld_values += 1;
-                }
-            }
-            cp.categories = Some(cats);
+        if let Some(v) = out.sample {
+            samples.insert((name.to_string(), cname), v);
         }
-        columns.push(cp);
+        columns.extend(out.profile);
     }
 
     let duplicate_keys = match key_columns.as_slice() {
@@ -640,6 +489,253 @@ fn profile_table(
         associations: pairs::associations(&categorical, &aligned),
         children: BTreeMap::new(),
     })
+}
+
+/// What profiling one column gives: its profile, and what the table-level statistics and the
+/// exact comparisons need of it.
+#[derive(Default)]
+struct ColumnOut {
+    profile: Option<ColumnProfile>,
+    /// Every row's value as `f64` (NaN for null), for the pair statistics.
+    aligned: Option<Vec<f64>>,
+    /// Every row's category, for the associations.
+    categorical: Option<Vec<Option<String>>>,
+    /// The finite values, for the exact comparisons.
+    sample: Option<Vec<f64>>,
+}
+
+/// `f` of every item, on as many threads as the machine has cores (at most one per item),
+/// in the items' order; the first error stops the rest.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> anyhow::Result<R> + Sync,
+) -> anyhow::Result<Vec<R>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let mut done: Vec<(usize, anyhow::Result<R>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        let r = f(item);
+                        if r.is_err() {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        mine.push((i, r));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    if done.len() < items.len() && !failed.load(Ordering::Relaxed) {
+        anyhow::bail!("a profiling thread stopped without a result");
+    }
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn profile_column(
+    spec: &Spec,
+    ds: &Dataset,
+    st: Option<&crate::spec::Table>,
+    name: &str,
+    s: &Series,
+    k: u64,
+    mask_key: Option<&crate::mask::MaskKey>,
+) -> anyhow::Result<ColumnOut> {
+    let mut out = ColumnOut::default();
+    let cname = s.name().to_string();
+    let meta = ds.column(name, &cname);
+    let mask = meta.map_or(MaskMethod::Keep, |m| m.method);
+    // The spec's type where masking kept it (a UUID is text to Polars), else the data's.
+    let ty = match st.and_then(|t| t.column(&cname)) {
+        Some(c) if mask.keeps_type() => c
+            .logical_type(spec)
+            .unwrap_or_else(|| frame::logical_type(s.dtype())),
+        _ => frame::logical_type(s.dtype()),
+    };
+    // Booleans are profiled as the categories `false` and `true`.
+    let as_text;
+    let s = if ty == LogicalType::Bool {
+        as_text = s.cast(&DataType::String)?;
+        &as_text
+    } else {
+        s
+    };
+    let nulls = s.null_count() as u64;
+    let present = s.drop_nulls();
+    let distinct = present.n_unique()? as u64;
+    let mut cp = ColumnProfile {
+        name: cname.clone(),
+        logical_type: meta.map_or(ty, |m| m.logical_type),
+        mask,
+        rows: s.len() as u64,
+        nulls,
+        distinct,
+        type_errors: meta.map_or(0, |m| m.type_errors),
+        numeric: None,
+        categories: None,
+        text: None,
+        out_of_range: None,
+        range_hint: None,
+        histogram: None,
+        distinct_sketch: None,
+        calendar: None,
+        sentinels: BTreeMap::new(),
+    };
+    if distinct > 0 {
+        cp.distinct_sketch = Some(match present.dtype() {
+            DataType::String => sketch::Distinct::of(present.str()?.iter().flatten(), mask_key),
+            d if d.is_primitive_numeric()
+                || matches!(
+                    d,
+                    DataType::Date | DataType::Datetime(..) | DataType::Decimal(..)
+                ) =>
+            {
+                let v = aligned_values(&present)?;
+                sketch::Distinct::of_numbers(v.into_iter(), mask_key)
+            }
+            _ => {
+                let text = present.cast(&DataType::String)?;
+                sketch::Distinct::of(text.str()?.iter().flatten(), mask_key)
+            }
+        });
+    }
+    if mask == MaskMethod::Keep && ty.is_measured() {
+        // Aligned row by row (NaN for null) for the pair statistics; the finite values for
+        // everything else. One cast per column.
+        let aligned_col = aligned_values(s)?;
+        let values: Vec<f64> = aligned_col
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if let Some((lo, hi)) = st
+            .and_then(|t| t.column(&cname))
+            .and_then(|c| c.declared_range())
+        {
+            let lo = lo.unwrap_or(f64::NEG_INFINITY);
+            let hi = hi.unwrap_or(f64::INFINITY);
+            let outside = values.iter().filter(|v| **v < lo || **v > hi).count() as u64;
+            cp.out_of_range = Some(outside);
+            if outside > 0 {
+                let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                cp.range_hint = Some(if ty.is_temporal() {
+                    const DAY: f64 = 86_400_000_000.0;
+                    ((min / DAY).floor() * DAY, (max / DAY).ceil() * DAY)
+                } else {
+                    (bucket(min, true), bucket(max, false))
+                });
+            }
+        }
+        let identifier = st
+            .and_then(|t| t.column(&cname))
+            .is_some_and(|c| c.is_identifier());
+        if !identifier {
+            out.aligned = Some(aligned_col);
+        }
+        cp.histogram = sketch::Histogram::of(&values).and_then(|h| h.pool(k));
+        if ty.is_temporal() {
+            cp.calendar = Some(sketch::CalendarCounts::of(&values, k));
+        }
+        for (v, label) in sentinel_candidates(ty.is_temporal()) {
+            let n = values.iter().filter(|x| **x == v).count() as u64;
+            if n > 0 && n >= k {
+                cp.sentinels.insert(label, n);
+            }
+        }
+        cp.numeric = if k > 1 {
+            numeric_stats_k(&values, k)
+        } else {
+            numeric_stats(&values)
+        };
+        out.sample = Some(values);
+    }
+    if ty.is_textual() || meta.is_some_and(|m| m.raw_text.is_some()) {
+        let mut t = match meta.and_then(|m| m.raw_text.clone()) {
+            Some(raw) => raw,
+            None => {
+                let mut t = TextStats::default();
+                let declared = st
+                    .and_then(|t| t.column(&cname))
+                    .map(crate::mask::scan::Declared::of)
+                    .filter(|d| !d.is_empty());
+                if let Ok(ca) = s.str() {
+                    match &declared {
+                        Some(d) => {
+                            let of_one = |v: &str| d.matches(v);
+                            ca.iter().flatten().for_each(|v| t.add_declared(v, &of_one));
+                        }
+                        None => ca.iter().flatten().for_each(|v| t.add(v)),
+                    }
+                }
+                t
+            }
+        };
+        t.suppress_rare(k);
+        cp.text = Some(t);
+    }
+    let spec_col = st.and_then(|t| t.column(&cname));
+    let declared = spec_col.and_then(|c| c.categories());
+    if declared.is_some()
+        && mask == MaskMethod::Keep
+        && (ty == LogicalType::Text || ty == LogicalType::Bool)
+    {
+        out.categorical = Some(s.str()?.iter().map(|v| v.map(str::to_string)).collect());
+    }
+    // A PII column shows no values on either side: synthetic names or e-mails can equal
+    // real ones, and the leak check would rightly stop the run.
+    let pii = spec_col.is_some_and(|c| c.pii.is_some());
+    if mask == MaskMethod::Keep
+        && !pii
+        && (ty == LogicalType::Text || ty == LogicalType::Bool)
+        && (distinct as usize <= MAX_CATEGORIES || declared.is_some())
+    {
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for v in s.str()?.iter().flatten() {
+            *counts.entry(v).or_default() += 1;
+        }
+        let mut ranked: Vec<(&str, u64)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut cats = Categories::default();
+        if let Some(d) = &declared {
+            cats.undeclared_rows = Some(
+                ranked
+                    .iter()
+                    .filter(|(v, _)| !d.contains(v))
+                    .map(|(_, n)| n)
+                    .sum(),
+            );
+        }
+        for (v, n) in ranked {
+            if n >= k && cats.values.len() < MAX_CATEGORY_VALUES {
+                cats.values.insert(v.to_string(), n);
+            } else {
+                cats.withheld_rows += n;
+                cats.withheld_values += 1;
+            }
+        }
+        cp.categories = Some(cats);
+    }
+    out.profile = Some(cp);
+    Ok(out)
 }
 
 /// Children per parent of every `rows_per` table, from the keys in `samples` (numeric keys only,
