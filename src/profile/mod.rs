@@ -504,15 +504,18 @@ struct ColumnOut {
     sample: Option<Vec<f64>>,
 }
 
-/// `f` of every item, on as many threads as the machine has cores (at most one per item),
-/// in the items' order; the first error stops the rest.
+/// `f` of every item, on as many threads as the machine has cores or `POLARS_MAX_THREADS`
+/// says (at most one per item), in the items' order; the first error stops the rest.
 fn in_parallel<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&T) -> anyhow::Result<R> + Sync,
 ) -> anyhow::Result<Vec<R>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+    let threads = std::env::var("POLARS_MAX_THREADS")
+        .ok()
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .min(items.len());
     if threads <= 1 {
         return items.iter().map(&f).collect();

@@ -1,6 +1,7 @@
 //! Streaming generation (issue 8): tables are generated and written a chunk of rows at a time,
 //! the files do not depend on the chunk size (nor on whether the tables were generated whole),
-//! and memory is bounded by the chunk, not by the data.
+//! and memory is bounded by the chunk, not by the data. Profiles do not depend on how many
+//! threads made them.
 
 use std::path::Path;
 
@@ -244,4 +245,30 @@ note = { gen = "words", min = 10, max = 30 }
         "a whole-table chunk fit under the limit: the limit proves nothing"
     );
     assert!(!w.path("whole/_dataset.json").exists());
+}
+
+/// Columns are profiled in parallel: one thread or several, the profile is the same.
+#[test]
+fn profiles_are_the_same_for_any_thread_count() {
+    let w = Workdir::new();
+    let spec = repo().join("specs/reference.toml");
+    let spec = spec.to_str().unwrap();
+    let r = w.run(&["generate", spec, "--scale", "5", "--out", "d"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let mut seen = Vec::new();
+    for threads in ["1", "2", "7"] {
+        let out = format!("p{threads}.json");
+        let r = run_env(
+            &w,
+            &["profile", "d", "--spec", spec, "--out", &out],
+            &[("POLARS_MAX_THREADS", threads)],
+        );
+        assert_eq!(r.code, 0, "{}", r.all());
+        let mut p = w.json(&out);
+        p.as_object_mut().unwrap().remove("created_at");
+        assert!(p["tables"][0]["columns"].as_array().unwrap().len() > 30);
+        seen.push(p);
+    }
+    assert_eq!(seen[0], seen[1], "1 and 2 threads");
+    assert_eq!(seen[0], seen[2], "1 and 7 threads");
 }
