@@ -607,16 +607,24 @@ async fn verify_into(
     spinner.stage("profiling both sides");
 
     // Frames generated whole are still in memory: profile them rather than read them back.
-    let synth_tables = match synth.tables {
-        Some(t) => t,
-        None => profile::load_tables(&synth_dir, &synth.dataset)?,
+    // Files (streamed generation, and production) are read a column at a time.
+    let synth_source = match &synth.tables {
+        Some(t) => profile::Tables::Frames(t),
+        None => profile::Tables::Files {
+            dir: &synth_dir,
+            ds: &synth.dataset,
+        },
     };
-    let (sp, ss) = profile::profile_tables(spec, &synth.dataset, &synth_tables)?;
-    drop(synth_tables);
-    // Production was written as it streamed: it is read back.
-    let prod_tables = profile::load_tables(&prod_dir, &prod)?;
-    let (pp, ps) = profile::profile_tables(spec, &prod, &prod_tables)?;
-    drop(prod_tables);
+    let (sp, ss) = profile::profile_tables(spec, &synth.dataset, synth_source)?;
+    drop(synth.tables);
+    let (pp, ps) = profile::profile_tables(
+        spec,
+        &prod,
+        profile::Tables::Files {
+            dir: &prod_dir,
+            ds: &prod,
+        },
+    )?;
     let profiles = dir.join("profiles");
     for (p, name) in [(&sp, "synthetic.json"), (&pp, "production.json")] {
         let path = profiles.join(name);

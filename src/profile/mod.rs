@@ -311,6 +311,94 @@ pub fn load_tables(dir: &Path, ds: &Dataset) -> anyhow::Result<Vec<(String, Data
         .collect()
 }
 
+/// The tables a profile reads: frames already in memory, or a dataset folder's Parquet files,
+/// read a column at a time so a table is never whole in memory.
+#[derive(Clone, Copy)]
+pub enum Tables<'a> {
+    Frames(&'a [(String, DataFrame)]),
+    Files { dir: &'a Path, ds: &'a Dataset },
+}
+
+impl Tables<'_> {
+    fn names(&self) -> Vec<String> {
+        match self {
+            Tables::Frames(t) => t.iter().map(|(n, _)| n.clone()).collect(),
+            Tables::Files { ds, .. } => ds.tables.iter().map(|t| t.name.clone()).collect(),
+        }
+    }
+
+    fn frame(&self, table: &str) -> Option<&DataFrame> {
+        match self {
+            Tables::Frames(t) => t.iter().find(|(n, _)| n == table).map(|(_, df)| df),
+            Tables::Files { .. } => None,
+        }
+    }
+
+    fn path(&self, table: &str) -> anyhow::Result<std::path::PathBuf> {
+        match self {
+            Tables::Files { dir, ds } => ds
+                .tables
+                .iter()
+                .find(|t| t.name == table)
+                .map(|t| dir.join(&t.file))
+                .with_context(|| format!("no table `{table}` in {}", dir.display())),
+            Tables::Frames(_) => anyhow::bail!("no table `{table}`"),
+        }
+    }
+
+    fn reader(
+        &self,
+        table: &str,
+    ) -> anyhow::Result<(std::path::PathBuf, ParquetReader<std::fs::File>)> {
+        let path = self.path(table)?;
+        let file =
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        Ok((path, ParquetReader::new(file)))
+    }
+
+    /// The table's columns, in order.
+    fn columns(&self, table: &str) -> anyhow::Result<Vec<String>> {
+        if let Some(df) = self.frame(table) {
+            return Ok(df.columns().iter().map(|c| c.name().to_string()).collect());
+        }
+        let (_, mut r) = self.reader(table)?;
+        Ok(r.schema()?.iter_names().map(|n| n.to_string()).collect())
+    }
+
+    fn height(&self, table: &str) -> anyhow::Result<usize> {
+        if let Some(df) = self.frame(table) {
+            return Ok(df.height());
+        }
+        let (_, mut r) = self.reader(table)?;
+        Ok(r.num_rows()?)
+    }
+
+    /// Some columns of a table (a missing one is an error).
+    fn select(&self, table: &str, columns: &[String]) -> anyhow::Result<DataFrame> {
+        if let Some(df) = self.frame(table) {
+            return Ok(df.select(columns.iter().map(|c| PlSmallStr::from(c.as_str())))?);
+        }
+        let (path, r) = self.reader(table)?;
+        r.with_columns(Some(columns.to_vec()))
+            .finish()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("reading {}", path.display()))
+    }
+
+    fn column(&self, table: &str, column: &str) -> anyhow::Result<Series> {
+        let df = self.select(table, &[column.to_string()])?;
+        Ok(df.column(column)?.as_materialized_series().clone())
+    }
+
+    /// Every table as a lazy frame, for SQL.
+    fn lazy(&self) -> anyhow::Result<Vec<(String, LazyFrame)>> {
+        match self {
+            Tables::Frames(t) => Ok(lazy(t)),
+            Tables::Files { dir, ds } => scan_tables(dir, ds),
+        }
+    }
+}
+
 pub fn profile_dir(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)> {
     let ds = Dataset::read(dir)?;
     if ds.spec_digest != spec.digest {
@@ -321,14 +409,13 @@ pub fn profile_dir(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)
             spec.path.display()
         );
     }
-    let tables = load_tables(dir, &ds)?;
-    profile_tables(spec, &ds, &tables)
+    profile_tables(spec, &ds, Tables::Files { dir, ds: &ds })
 }
 
 pub fn profile_tables(
     spec: &Spec,
     ds: &Dataset,
-    tables: &[(String, DataFrame)],
+    tables: Tables<'_>,
 ) -> anyhow::Result<(Profile, Samples)> {
     let k = match ds.origin {
         Origin::Production => spec.masking.k,
@@ -342,8 +429,8 @@ pub fn profile_tables(
     };
     let mut samples = Samples::new();
     let mut out = Vec::new();
-    for (name, df) in tables {
-        let tp = profile_table(spec, ds, name, df, tables, k, key.as_ref(), &mut samples)
+    for name in tables.names() {
+        let tp = profile_table(spec, ds, &name, tables, k, key.as_ref(), &mut samples)
             .with_context(|| format!("profiling table `{name}`"))?;
         out.push(tp);
     }
@@ -360,7 +447,7 @@ pub fn profile_tables(
         })
         .unwrap_or_default();
     // Production examples show keyed hashes, never values (a violating row is rare by nature).
-    let rules = run_rules(spec, &lazy(tables), key.as_ref());
+    let rules = run_rules(spec, &tables.lazy()?, key.as_ref());
     Ok((
         Profile {
             format: FORMAT.into(),
@@ -383,8 +470,7 @@ fn profile_table(
     spec: &Spec,
     ds: &Dataset,
     name: &str,
-    df: &DataFrame,
-    all: &[(String, DataFrame)],
+    tables: Tables<'_>,
     k: u64,
     mask_key: Option<&crate::mask::MaskKey>,
     samples: &mut Samples,
@@ -398,20 +484,14 @@ fn profile_table(
     let mut categorical: Vec<(String, Vec<Option<String>>)> = Vec::new();
     // Columns are profiled in parallel (each on its own), then put back in the table's order:
     // the same profile for any number of threads.
-    let results = in_parallel(df.columns(), |col| {
-        profile_column(
-            spec,
-            ds,
-            st,
-            name,
-            col.as_materialized_series(),
-            k,
-            mask_key,
-        )
-        .with_context(|| format!("column `{}`", col.name()))
+    // From files, each thread reads its own column: a table is never whole in memory.
+    let names = tables.columns(name)?;
+    let results = in_parallel(&names, |col| {
+        let s = tables.column(name, col)?;
+        profile_column(spec, ds, st, name, &s, k, mask_key)
+            .with_context(|| format!("column `{col}`"))
     })?;
-    for (col, out) in df.columns().iter().zip(results) {
-        let cname = col.name().to_string();
+    for (cname, out) in names.into_iter().zip(results) {
         if let Some(a) = out.aligned
             && aligned.len() < pairs::MAX_PAIR_COLUMNS
         {
@@ -428,39 +508,40 @@ fn profile_table(
         columns.extend(out.profile);
     }
 
-    let duplicate_keys = match key_columns.as_slice() {
-        [one] => match df.column(one) {
-            Ok(c) => {
-                let s = c.as_materialized_series().drop_nulls();
-                (s.len() - s.n_unique()?) as u64
-            }
-            Err(_) => 0,
-        },
-        [] => 0,
-        many => {
+    let height = tables.height(name)?;
+    // Only the key's columns, where the table has them all.
+    let have = tables.columns(name)?;
+    let keys = if !key_columns.is_empty() && key_columns.iter().all(|k| have.contains(k)) {
+        Some(tables.select(name, &key_columns)?)
+    } else {
+        None
+    };
+    let duplicate_keys = match (key_columns.as_slice(), &keys) {
+        (_, None) | ([], _) => 0,
+        ([one], Some(df)) => {
+            let s = df.column(one)?.as_materialized_series().drop_nulls();
+            (s.len() - s.n_unique()?) as u64
+        }
+        (many, Some(df)) => {
             // Rows whose whole key repeats an earlier row's (rows with a null part left out).
             let cols: Vec<&Column> = many.iter().filter_map(|k| df.column(k).ok()).collect();
-            if cols.len() < many.len() {
-                0
-            } else {
-                let mut seen = HashSet::with_capacity(df.height());
-                let mut dups = 0u64;
-                for i in 0..df.height() {
-                    let parts: Option<Vec<String>> = cols
-                        .iter()
-                        .map(|c| {
-                            let v = c.get(i).ok()?;
-                            (!v.is_null()).then(|| v.to_string())
-                        })
-                        .collect();
-                    if let Some(p) = parts
-                        && !seen.insert(p.join("\u{1f}"))
-                    {
-                        dups += 1;
-                    }
+            let mut seen = HashSet::with_capacity(df.height());
+            let mut dups = 0u64;
+            for i in 0..df.height() {
+                let parts: Option<Vec<String>> = cols
+                    .iter()
+                    .map(|c| {
+                        let v = c.get(i).ok()?;
+                        (!v.is_null()).then(|| v.to_string())
+                    })
+                    .collect();
+                if let Some(p) = parts
+                    && !seen.insert(p.join("\u{1f}"))
+                {
+                    dups += 1;
                 }
-                dups
             }
+            dups
         }
     };
     let extracted = ds
@@ -469,7 +550,7 @@ fn profile_table(
         .and_then(|e| e.tables.iter().find(|t| t.name == name));
     let orphans = match extracted {
         Some(et) => et.orphans.clone(),
-        None => orphans_in_data(spec, name, df, all)?,
+        None => orphans_in_data(spec, name, tables)?,
     };
     let source_columns = ds
         .extraction
@@ -478,7 +559,7 @@ fn profile_table(
         .map(|t| t.columns.clone());
     Ok(TableProfile {
         name: name.to_string(),
-        rows: df.height() as u64,
+        rows: height as u64,
         key,
         source_rows: extracted.map(|et| et.source_rows),
         duplicate_keys,
@@ -836,25 +917,25 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 fn orphans_in_data(
     spec: &Spec,
     name: &str,
-    df: &DataFrame,
-    all: &[(String, DataFrame)],
+    tables: Tables<'_>,
 ) -> anyhow::Result<BTreeMap<String, u64>> {
     let mut out = BTreeMap::new();
     let Some(t) = spec.table(name) else {
         return Ok(out);
     };
+    let have = tables.columns(name)?;
+    let all = tables.names();
     for (c, rt, rc) in t.references() {
-        let (Ok(child), Some((_, parent))) =
-            (df.column(&c.name), all.iter().find(|(n, _)| n == rt))
-        else {
+        if !have.contains(&c.name) || !all.iter().any(|n| n == rt) {
             continue;
-        };
-        let Ok(pk) = parent.column(rc) else { continue };
-        let keys: HashSet<String> = as_text(pk.as_materialized_series())?
-            .into_iter()
-            .flatten()
-            .collect();
-        let n = as_text(child.as_materialized_series())?
+        }
+        if !tables.columns(rt)?.iter().any(|n| n == rc) {
+            continue;
+        }
+        let child = tables.column(name, &c.name)?;
+        let pk = tables.column(rt, rc)?;
+        let keys: HashSet<String> = as_text(&pk)?.into_iter().flatten().collect();
+        let n = as_text(&child)?
             .into_iter()
             .flatten()
             .filter(|v| !keys.contains(v))
