@@ -74,8 +74,14 @@ pub const PLACEHOLDERS: &[&str] = &[
 ];
 
 fn is_placeholder(s: &str) -> bool {
-    let t = s.trim().to_lowercase();
-    PLACEHOLDERS.contains(&t.as_str())
+    // Lower-casing never makes fewer characters, so a value longer than every placeholder
+    // is none of them: most values are decided without the allocation below.
+    const LONGEST: usize = 13; // "not available"
+    let t = s.trim();
+    if t.len() > 4 * LONGEST || t.chars().count() > LONGEST {
+        return false;
+    }
+    PLACEHOLDERS.contains(&t.to_lowercase().as_str())
 }
 
 /// Rows with each kind of anomaly (a row may count under several; `rows` counts each row with
@@ -484,6 +490,18 @@ fn has_mixed_scripts(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_found_at_any_length_they_have() {
+        let longest = PLACEHOLDERS.iter().map(|p| p.chars().count()).max();
+        assert_eq!(longest, Some(13), "is_placeholder's LONGEST");
+        for p in PLACEHOLDERS {
+            assert!(is_placeholder(&format!("  {}\t", p.to_uppercase())), "{p}");
+        }
+        assert!(!is_placeholder("unknown value here"));
+        // The Kelvin sign (three bytes) lower-cases to `k` (one).
+        assert!(is_placeholder("UN\u{212A}NOWN"));
+    }
 
     #[test]
     fn undeclared_formats_are_counted_on_clean_values_only() {
