@@ -190,29 +190,15 @@ note = { gen = "words", min = 10, max = 30 }
     );
     const LIMIT_KIB: u64 = 1024 * 1024;
     let limited = |batch: &str, out: &str| {
-        let o = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {LIMIT_KIB} && exec \"$0\" \"$@\""))
-            .arg(env!("CARGO_BIN_EXE_realitycheck"))
-            .args([
-                "generate",
-                spec.to_str().unwrap(),
-                "--out",
-                out,
-                "--batch-rows",
-                batch,
-            ])
-            .current_dir(w.dir.path())
-            .env("CI", "true")
-            // glibc reserves 64 MB of address space per thread arena; two are plenty.
-            .env("MALLOC_ARENA_MAX", "2")
-            .env("POLARS_MAX_THREADS", "2")
-            .output()
-            .unwrap();
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+        let args = [
+            "generate",
+            spec.to_str().unwrap(),
+            "--out",
+            out,
+            "--batch-rows",
+            batch,
+        ];
+        run_limited(&w, &args, &[], LIMIT_KIB)
     };
     let (code, err) = limited("65536", "out");
     assert_eq!(code, 0, "{err}");
@@ -229,11 +215,7 @@ note = { gen = "words", min = 10, max = 30 }
     }
     drop(df);
     assert!(data_bytes > 500_000_000, "{data_bytes} bytes of data");
-    let peak_mib: u64 = err
-        .lines()
-        .find_map(|l| l.split("peak memory ").nth(1))
-        .and_then(|t| t.trim_end_matches(" MiB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak memory in the log:\n{err}"));
+    let peak_mib = logged_peak_mib(&err);
     assert!(
         peak_mib * 1024 * 1024 < data_bytes / 2,
         "peak {peak_mib} MiB for {data_bytes} bytes of data"

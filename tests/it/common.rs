@@ -319,3 +319,40 @@ pub fn conforms(doc: &serde_json::Value, schema: &str) {
         "does not conform to its schema: {errors:#?}"
     );
 }
+
+/// Runs the binary with `args` under a hard address-space limit (`ulimit -v`, in KiB); gives
+/// its exit code and log.
+pub fn run_limited(
+    w: &Workdir,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit_kib: u64,
+) -> (i32, String) {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_realitycheck"))
+        .args(args)
+        .current_dir(w.dir.path())
+        .env("CI", "true")
+        .env_remove("REALITYCHECK_MASK_KEY")
+        // glibc reserves 64 MB of address space per thread arena; two are plenty.
+        .env("MALLOC_ARENA_MAX", "2")
+        .env("POLARS_MAX_THREADS", "2");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The peak resident memory a run logged, in MiB.
+pub fn logged_peak_mib(log: &str) -> u64 {
+    log.lines()
+        .find_map(|l| l.split("peak memory ").nth(1))
+        .and_then(|t| t.trim_end_matches(" MiB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak memory in the log:\n{log}"))
+}

@@ -204,43 +204,23 @@ at      = { gen = "timestamp", from = "2024-01-01", to = "2024-02-01" }
     assert!(data_bytes > 500_000_000, "{data_bytes} bytes of data");
     const LIMIT_KIB: u64 = 1024 * 1024;
     let limited = |batch: &str| {
-        let bin = env!("CARGO_BIN_EXE_realitycheck");
-        let o = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {LIMIT_KIB} && exec \"$0\" \"$@\""))
-            .arg(bin)
-            .args([
-                "extract",
-                spec.to_str().unwrap(),
-                "--source",
-                &db.url,
-                "--out",
-                "out",
-                "--batch-rows",
-                batch,
-            ])
-            .current_dir(w.dir.path())
-            .env("CI", "true")
-            .env("REALITYCHECK_MASK_KEY", KEY)
-            // glibc reserves 64 MB of address space per thread arena; two are plenty.
-            .env("MALLOC_ARENA_MAX", "2")
-            .env("POLARS_MAX_THREADS", "2")
-            .output()
-            .unwrap();
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+        let args = [
+            "extract",
+            spec.to_str().unwrap(),
+            "--source",
+            &db.url,
+            "--out",
+            "out",
+            "--batch-rows",
+            batch,
+        ];
+        run_limited(&w, &args, &[("REALITYCHECK_MASK_KEY", KEY)], LIMIT_KIB)
     };
     let (code, err) = limited("10000");
     assert_eq!(code, 0, "{err}");
     let ds = w.json("out/_dataset.json");
     assert_eq!(ds["tables"][0]["rows"], 1_000_000);
-    let peak_mib: u64 = err
-        .lines()
-        .find_map(|l| l.split("peak memory ").nth(1))
-        .and_then(|t| t.trim_end_matches(" MiB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak memory in the log:\n{err}"));
+    let peak_mib = logged_peak_mib(&err);
     assert!(
         peak_mib * 1024 * 1024 < data_bytes as u64 / 2,
         "peak {peak_mib} MiB for {data_bytes} bytes of data"
