@@ -481,7 +481,7 @@ fn profile_table(
     let key = (!key_columns.is_empty()).then(|| key_columns.join("+"));
     let mut columns = Vec::new();
     let mut aligned: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut categorical: Vec<(String, Vec<Option<String>>)> = Vec::new();
+    let mut categorical: Vec<(String, Vec<Option<u32>>)> = Vec::new();
     // Columns are profiled in parallel (each on its own), then put back in the table's order:
     // the same profile for any number of threads.
     // From files, each thread reads its own column: a table is never whole in memory.
@@ -579,8 +579,8 @@ struct ColumnOut {
     profile: Option<ColumnProfile>,
     /// Every row's value as `f64` (NaN for null), for the pair statistics.
     aligned: Option<Vec<f64>>,
-    /// Every row's category, for the associations.
-    categorical: Option<Vec<Option<String>>>,
+    /// Every row's category (its rank among the column's), for the associations.
+    categorical: Option<Vec<Option<u32>>>,
     /// The finite values, for the exact comparisons.
     sample: Option<Vec<f64>>,
 }
@@ -786,7 +786,16 @@ fn profile_column(
         && mask == MaskMethod::Keep
         && (ty == LogicalType::Text || ty == LogicalType::Bool)
     {
-        out.categorical = Some(s.str()?.iter().map(|v| v.map(str::to_string)).collect());
+        // Each row's rank among the column's sorted categories: a number a row, not a string,
+        // and the associations sum in the categories' order as before.
+        let ca = s.str()?;
+        let sorted: std::collections::BTreeSet<&str> = ca.iter().flatten().collect();
+        let rank: HashMap<&str, u32> = sorted
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (v, i as u32))
+            .collect();
+        out.categorical = Some(ca.iter().map(|v| v.map(|v| rank[v])).collect());
     }
     // A PII column shows no values on either side: synthetic names or e-mails can equal
     // real ones, and the leak check would rightly stop the run.

@@ -32,11 +32,16 @@ pub struct Association {
 }
 
 /// Cramér's V of two aligned categorical columns (`None` = missing): sqrt(χ² / (n (min(r, c) - 1))).
-pub fn cramers_v(x: &[Option<String>], y: &[Option<String>]) -> Option<(f64, u64, u64, u64)> {
+/// Categories are any ordered values: the category strings, or their ranks among the column's
+/// sorted categories (what profiles hold: a number a row, not a string), which sum alike.
+pub fn cramers_v<T: Ord + std::hash::Hash>(
+    x: &[Option<T>],
+    y: &[Option<T>],
+) -> Option<(f64, u64, u64, u64)> {
     use std::collections::{BTreeMap, HashMap};
-    let mut cells: HashMap<(&str, &str), f64> = HashMap::new();
+    let mut cells: HashMap<(&T, &T), f64> = HashMap::new();
     // Ordered, so the chi-square sums in one order every run: profiles are byte-identical.
-    let (mut rows, mut cols): (BTreeMap<&str, f64>, BTreeMap<&str, f64>) = Default::default();
+    let (mut rows, mut cols): (BTreeMap<&T, f64>, BTreeMap<&T, f64>) = Default::default();
     let mut n = 0.0;
     for (a, b) in x.iter().zip(y) {
         if let (Some(a), Some(b)) = (a, b) {
@@ -69,9 +74,9 @@ pub fn cramers_v(x: &[Option<String>], y: &[Option<String>]) -> Option<(f64, u64
 
 /// The correlation ratio η of a numeric column by a categorical one: sqrt(between-group sum of
 /// squares / total sum of squares), over rows where both are present.
-pub fn eta(groups: &[Option<String>], x: &[f64]) -> Option<(f64, u64, u64)> {
+pub fn eta<T: Ord>(groups: &[Option<T>], x: &[f64]) -> Option<(f64, u64, u64)> {
     // Ordered, so the between-group sum adds in one order every run.
-    let mut by: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
+    let mut by: std::collections::BTreeMap<&T, (f64, f64)> = Default::default();
     let mut all = Vec::new();
     for (g, v) in groups.iter().zip(x) {
         if let (Some(g), true) = (g, v.is_finite()) {
@@ -99,8 +104,8 @@ pub fn eta(groups: &[Option<String>], x: &[f64]) -> Option<(f64, u64, u64)> {
 }
 
 /// Cramér's V of every categorical pair and η of every (categorical, numeric) pair.
-pub fn associations(
-    categorical: &[(String, Vec<Option<String>>)],
+pub fn associations<T: Ord + std::hash::Hash>(
+    categorical: &[(String, Vec<Option<T>>)],
     numeric: &[(String, Vec<f64>)],
 ) -> Vec<Association> {
     let mut out = Vec::new();
