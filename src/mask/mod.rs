@@ -32,7 +32,7 @@ pub use raw::{RawColumn, RawTable};
 
 use crate::dataset::ExtractedColumn;
 use crate::frame::{self, Values};
-use crate::profile::text::TextStats;
+use crate::profile::text::TextAcc;
 use crate::spec::{
     Column, ColumnType, LogicalType, MaskMethod, PiiScanPolicy, Spec, Table, parse_timestamp,
 };
@@ -84,7 +84,7 @@ struct ColumnState<'a> {
     c: &'a Column,
     ct: ColumnType,
     declared: scan::Declared,
-    raw_text: Option<TextStats>,
+    raw_text: Option<TextAcc>,
     /// The leak guard's index of this column, for a PII column.
     pii: Option<usize>,
     type_errors: u64,
@@ -142,7 +142,7 @@ impl<'a> Masker<'a> {
                 // The formats the spec declares for the column: what the text statistics count
                 // undeclared rows against, and what the PII scan leaves to the column.
                 declared: scan::Declared::of(c),
-                raw_text: ct.logical.is_textual().then(TextStats::default),
+                raw_text: ct.logical.is_textual().then(TextAcc::default),
                 pii,
                 type_errors: 0,
                 too_small: 0,
@@ -336,7 +336,7 @@ impl<'a> Masker<'a> {
                     ),
                 }
             }
-            let mut raw_text = st.raw_text;
+            let mut raw_text = st.raw_text.map(TextAcc::finish);
             if let Some(s) = &mut raw_text {
                 s.suppress_rare(self.spec.masking.k);
             }

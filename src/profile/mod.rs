@@ -587,7 +587,7 @@ struct ColumnOut {
 
 /// `f` of every item, on as many threads as the machine has cores or `POLARS_MAX_THREADS`
 /// says (at most one per item), in the items' order; the first error stops the rest.
-fn in_parallel<T: Sync, R: Send>(
+pub(crate) fn in_parallel<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&T) -> anyhow::Result<R> + Sync,
 ) -> anyhow::Result<Vec<R>> {
@@ -760,7 +760,7 @@ fn profile_column(
         let mut t = match meta.and_then(|m| m.raw_text.clone()) {
             Some(raw) => raw,
             None => {
-                let mut t = TextStats::default();
+                let mut t = text::TextAcc::default();
                 let declared = st
                     .and_then(|t| t.column(&cname))
                     .map(crate::mask::scan::Declared::of)
@@ -774,7 +774,7 @@ fn profile_column(
                         None => ca.iter().flatten().for_each(|v| t.add(v)),
                     }
                 }
-                t
+                t.finish()
             }
         };
         t.suppress_rare(k);
@@ -789,7 +789,9 @@ fn profile_column(
         // Each row's rank among the column's sorted categories: a number a row, not a string,
         // and the associations sum in the categories' order as before.
         let ca = s.str()?;
-        let sorted: std::collections::BTreeSet<&str> = ca.iter().flatten().collect();
+        let distinct: HashSet<&str> = ca.iter().flatten().collect();
+        let mut sorted: Vec<&str> = distinct.into_iter().collect();
+        sorted.sort_unstable();
         let rank: HashMap<&str, u32> = sorted
             .into_iter()
             .enumerate()
@@ -947,12 +949,27 @@ fn orphans_in_data(
         }
         let child = tables.column(name, &c.name)?;
         let pk = tables.column(rt, rc)?;
-        let keys: HashSet<String> = as_text(&pk)?.into_iter().flatten().collect();
-        let n = as_text(&child)?
-            .into_iter()
-            .flatten()
-            .filter(|v| !keys.contains(v))
-            .count();
+        // Integer keys are compared as integers; anything else as text.
+        // (UInt64 can exceed Int64.)
+        let int = |s: &Series| s.dtype().is_integer() && s.dtype() != &DataType::UInt64;
+        let n = if int(&child) && int(&pk) {
+            let as_i64 = |s: &Series| -> anyhow::Result<Vec<Option<i64>>> {
+                Ok(s.cast(&DataType::Int64)?.i64()?.iter().collect())
+            };
+            let keys: HashSet<i64> = as_i64(&pk)?.into_iter().flatten().collect();
+            as_i64(&child)?
+                .into_iter()
+                .flatten()
+                .filter(|v| !keys.contains(v))
+                .count()
+        } else {
+            let keys: HashSet<String> = as_text(&pk)?.into_iter().flatten().collect();
+            as_text(&child)?
+                .into_iter()
+                .flatten()
+                .filter(|v| !keys.contains(v))
+                .count()
+        };
         out.insert(c.name.clone(), n as u64);
     }
     Ok(out)

@@ -202,11 +202,27 @@ pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
 
 /// Every pair of the given aligned columns (NaN marks a missing value).
 pub fn pairs(columns: &[(String, Vec<f64>)]) -> Vec<PairStat> {
+    // A column with no missing value is ranked once, on as many threads as there are columns to
+    // rank: every pair of two such columns ranks exactly these values.
+    let ranked: Vec<Option<Vec<f64>>> = super::in_parallel(columns, |(_, v)| {
+        Ok(v.iter().all(|x| x.is_finite()).then(|| ranks(v)))
+    })
+    .unwrap_or_else(|_| vec![None; columns.len()]);
     let mut out = Vec::new();
     for i in 0..columns.len() {
         for j in i + 1..columns.len() {
             let (a, x) = &columns[i];
             let (b, y) = &columns[j];
+            if let (Some(rx), Some(ry)) = (&ranked[i], &ranked[j]) {
+                out.push(PairStat {
+                    a: a.clone(),
+                    b: b.clone(),
+                    n: x.len() as u64,
+                    pearson: pearson(x, y),
+                    spearman: pearson(rx, ry),
+                });
+                continue;
+            }
             let (xs, ys): (Vec<f64>, Vec<f64>) = x
                 .iter()
                 .zip(y)
