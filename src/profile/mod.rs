@@ -949,30 +949,29 @@ fn orphans_in_data(
         }
         let child = tables.column(name, &c.name)?;
         let pk = tables.column(rt, rc)?;
-        // Integer keys are compared as integers; anything else as text.
-        // (UInt64 can exceed Int64.)
+        // Integer keys are compared as integers (UInt64 can exceed Int64); anything else as text.
         let int = |s: &Series| s.dtype().is_integer() && s.dtype() != &DataType::UInt64;
         let n = if int(&child) && int(&pk) {
             let as_i64 = |s: &Series| -> anyhow::Result<Vec<Option<i64>>> {
                 Ok(s.cast(&DataType::Int64)?.i64()?.iter().collect())
             };
-            let keys: HashSet<i64> = as_i64(&pk)?.into_iter().flatten().collect();
-            as_i64(&child)?
-                .into_iter()
-                .flatten()
-                .filter(|v| !keys.contains(v))
-                .count()
+            missing(as_i64(&pk)?, as_i64(&child)?)
         } else {
-            let keys: HashSet<String> = as_text(&pk)?.into_iter().flatten().collect();
-            as_text(&child)?
-                .into_iter()
-                .flatten()
-                .filter(|v| !keys.contains(v))
-                .count()
+            missing(as_text(&pk)?, as_text(&child)?)
         };
         out.insert(c.name.clone(), n as u64);
     }
     Ok(out)
+}
+
+/// How many non-null `values` are none of the non-null `keys`.
+fn missing<T: Eq + std::hash::Hash>(keys: Vec<Option<T>>, values: Vec<Option<T>>) -> usize {
+    let keys: HashSet<T> = keys.into_iter().flatten().collect();
+    values
+        .into_iter()
+        .flatten()
+        .filter(|v| !keys.contains(v))
+        .count()
 }
 
 fn as_text(s: &Series) -> anyhow::Result<Vec<Option<String>>> {
