@@ -18,15 +18,16 @@
 //!
 //! The guard keeps no raw value: for each long value, a hash of its first `leak_min_length`
 //! bytes (the window a rolling hash finds in any text), its length and a keyed 64-bit hash of
-//! the whole value, about 45 bytes a distinct value. A text matches when a window's hash, the
-//! length and the keyed hash all agree (a false alarm needs a 64-bit collision).
+//! the whole value, plus that hash in a set that finds repeats, about 70 bytes a distinct value.
+//! A text matches when a window's hash, the length and the keyed hash all agree (a false alarm
+//! needs a 64-bit collision).
 //!
 //! Numeric and timestamp output columns are not compared: an id or an amount that equals some
 //! postcode is a coincidence of numbers, not a copy (this is what lets a 5-digit postcode or a
 //! card's last four digits be declared PII). Shorter values are protected by rule 1 and by
 //! construction: a PII column's values never reach a profile or report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 
@@ -63,6 +64,10 @@ pub struct LeakGuard {
     /// lookup. Kept at most 1/8 full.
     bits: Vec<u64>,
     keyed: RandomState,
+    /// (keyed hash, column) of every value held: a repeat is found here, not by walking its
+    /// window's chain (values that share their first bytes, as e-mails and names of one list
+    /// do, make chains thousands long).
+    held: HashSet<(u64, u32)>,
 }
 
 impl std::fmt::Debug for LeakGuard {
@@ -97,6 +102,7 @@ impl LeakGuard {
             entries: Vec::new(),
             bits: vec![0; 1024],
             keyed: RandomState::new(),
+            held: HashSet::new(),
         }
     }
 
@@ -141,15 +147,10 @@ impl LeakGuard {
         let m = mix(self.window_hash(&b[..self.window]));
         let full = self.keyed.hash_one(b);
         let len = b.len() as u32;
-        let mut at = self.heads.get(&m).copied().unwrap_or(NONE);
-        let head = at;
-        while at != NONE {
-            let e = &self.entries[at as usize];
-            if e.len == len && e.full == full && e.column == column as u32 {
-                return;
-            }
-            at = e.next;
+        if !self.held.insert((full, column as u32)) {
+            return;
         }
+        let head = self.heads.get(&m).copied().unwrap_or(NONE);
         self.entries.push(Entry {
             len,
             full,
@@ -184,6 +185,7 @@ impl LeakGuard {
             return None;
         }
         let mut h = self.window_hash(&b[..w]);
+        let mut hashed: Vec<(u32, u64)> = Vec::new();
         for i in 0..=b.len() - w {
             if i > 0 {
                 h = h
@@ -197,11 +199,23 @@ impl LeakGuard {
                 continue;
             }
             let mut at = self.heads.get(&m).copied().unwrap_or(NONE);
+            // A chain's entries have few distinct lengths: each is hashed once here.
+            hashed.clear();
             while at != NONE {
                 let e = &self.entries[at as usize];
                 let end = i + e.len as usize;
-                if end <= b.len() && self.keyed.hash_one(&b[i..end]) == e.full {
-                    return Some(&self.columns[e.column as usize]);
+                if end <= b.len() {
+                    let h = match hashed.iter().find(|(l, _)| *l == e.len) {
+                        Some((_, h)) => *h,
+                        None => {
+                            let h = self.keyed.hash_one(&b[i..end]);
+                            hashed.push((e.len, h));
+                            h
+                        }
+                    };
+                    if h == e.full {
+                        return Some(&self.columns[e.column as usize]);
+                    }
                 }
                 at = e.next;
             }
