@@ -3,7 +3,8 @@
 //! Generation and masking build [`Values`]; [`to_frame`] turns them into a `DataFrame` whose
 //! columns have the Polars types of the spec's column types ([`dtype`]), so each is written as
 //! the matching Parquet logical type (BOOLEAN, DATE, DECIMAL, TIMESTAMP with or without UTC
-//! adjustment); [`write_parquet`] writes it under a temporary name and renames it into place,
+//! adjustment); [`RowGroupWriter`] (or [`BackgroundWriter`], on a thread of its own) writes
+//! frames under a temporary name in row groups of a fixed size and renames the file into place,
 //! so an interrupted run never leaves a file that looks complete.
 
 use std::io::Write;
@@ -438,18 +439,6 @@ pub fn logical_type(dtype: &DataType) -> LogicalType {
 /// (Polars' default) took a fifth of generation's time for files a few percent smaller.
 fn compression() -> ParquetCompression {
     ParquetCompression::Zstd(polars::polars_utils::compression::ZstdLevel::try_new(1).ok())
-}
-
-/// Writes `df` to `path` as Parquet through a temporary file in the same folder; returns the
-/// SHA-256 of the bytes written.
-pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<String> {
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .with_compression(compression())
-        .finish(df)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("encoding {}", path.display()))?;
-    write_atomic(path, &buf)
 }
 
 /// Writes bytes under a temporary name and renames them into place; returns their SHA-256.

@@ -49,6 +49,23 @@ pub async fn generate(
     Ok(stored)
 }
 
+/// What a generation made: each scenario's rows, then the tables, rows and time.
+fn log_generated(
+    scenarios: &[crate::dataset::ScenarioRows],
+    tables: usize,
+    rows: u64,
+    t0: Instant,
+    how: &str,
+) {
+    for s in scenarios {
+        tracing::info!("scenario `{}`: {} rows of `{}`", s.name, s.rows, s.table);
+    }
+    tracing::info!(
+        "generated {tables} tables, {rows} rows in {:.2} s{how}",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
 /// Refuses data made from the spec that breaks the spec's own rules.
 fn refuse_broken(broken: &[(String, u64, String)]) -> anyhow::Result<()> {
     if broken.is_empty() {
@@ -89,7 +106,7 @@ async fn generate_into(
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         let mut sink = generate::write::DirSink::new(out, shard);
         let scenarios = generate::generate_chunks(spec, seed, scale, chunk_rows, &mut sink)?;
-        let shard_name = shard.map(|sh| format!("{}/{}", sh.index, sh.count));
+        let shard_name = shard.map(|sh| sh.to_string());
         let dataset =
             generate::write::manifest(spec, seed, scale, sink.files, scenarios, shard_name);
         refuse_broken(&generate::broken_rules_in(
@@ -97,14 +114,8 @@ async fn generate_into(
             &profile::scan_tables(out, &dataset)?,
         ))?;
         let rows: u64 = dataset.tables.iter().map(|t| t.rows).sum();
-        for s in &dataset.scenarios {
-            tracing::info!("scenario `{}`: {} rows of `{}`", s.name, s.rows, s.table);
-        }
-        tracing::info!(
-            "generated {} tables, {rows} rows in {:.2} s, {chunk_rows} rows at a time",
-            dataset.tables.len(),
-            t0.elapsed().as_secs_f64()
-        );
+        let how = format!(", {chunk_rows} rows at a time");
+        log_generated(&dataset.scenarios, dataset.tables.len(), rows, t0, &how);
         dataset.write(out)?;
         return Ok(Stored {
             dataset,
@@ -116,21 +127,14 @@ async fn generate_into(
     refuse_broken(&generate::broken_rules(spec, &g))?;
     // A shard is cut from the whole run, after its rules were checked on the whole.
     if let Some(sh) = shard {
-        g.shard = Some(format!("{}/{}", sh.index, sh.count));
+        g.shard = Some(sh.to_string());
         for (_, df) in g.tables.iter_mut() {
             let (a, b) = sh.range(df.height());
             *df = df.slice(a as i64, b - a);
         }
     }
-    let rows: usize = g.tables.iter().map(|(_, df)| df.height()).sum();
-    for s in &g.scenarios {
-        tracing::info!("scenario `{}`: {} rows of `{}`", s.name, s.rows, s.table);
-    }
-    tracing::info!(
-        "generated {} tables, {rows} rows in {:.2} s",
-        g.tables.len(),
-        t0.elapsed().as_secs_f64()
-    );
+    let rows = g.tables.iter().map(|(_, df)| df.height() as u64).sum();
+    log_generated(&g.scenarios, g.tables.len(), rows, t0, "");
     if let Some(url) = to {
         generate::write::to_database(spec, &g, url, replace).await?;
         tracing::info!("wrote them to {}", crate::db::redact_url(url));

@@ -121,6 +121,13 @@ pub struct Shard {
     pub count: u32,
 }
 
+/// `I/N`, as the manifest records it.
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 impl Shard {
     /// `I/N` with 1 <= I <= N.
     pub fn parse(s: &str) -> Result<Shard, String> {

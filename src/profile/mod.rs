@@ -303,14 +303,6 @@ pub fn scan_tables(dir: &Path, ds: &Dataset) -> anyhow::Result<Vec<(String, Lazy
         .collect()
 }
 
-/// Loads every table of a dataset folder.
-pub fn load_tables(dir: &Path, ds: &Dataset) -> anyhow::Result<Vec<(String, DataFrame)>> {
-    ds.tables
-        .iter()
-        .map(|t| Ok((t.name.clone(), frame::read_parquet(&dir.join(&t.file))?)))
-        .collect()
-}
-
 /// The tables a profile reads: frames already in memory, or a dataset folder's Parquet files,
 /// read a column at a time so a table is never whole in memory.
 #[derive(Clone, Copy)]
