@@ -372,7 +372,16 @@ async fn extract_into(
 }
 
 pub fn profile(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)> {
-    profile::profile_dir(dir, spec).with_context(|| format!("profiling {}", dir.display()))
+    profile_in_batches(dir, spec, profile::DEFAULT_BATCH_ROWS)
+}
+
+pub fn profile_in_batches(
+    dir: &Path,
+    spec: &Spec,
+    batch_rows: usize,
+) -> anyhow::Result<(Profile, Samples)> {
+    profile::profile_dir(dir, spec, batch_rows)
+        .with_context(|| format!("profiling {}", dir.display()))
 }
 
 pub fn compare(spec: &Spec, synth: &Path, prod: &Path) -> anyhow::Result<Report> {
@@ -619,7 +628,8 @@ async fn verify_into(
             ds: &synth.dataset,
         },
     };
-    let (sp, ss) = profile::profile_tables(spec, &synth.dataset, synth_source)?;
+    let batch = profile::DEFAULT_BATCH_ROWS;
+    let (sp, ss) = profile::profile_tables(spec, &synth.dataset, synth_source, batch)?;
     drop(synth.tables);
     let (pp, ps) = profile::profile_tables(
         spec,
@@ -628,6 +638,7 @@ async fn verify_into(
             dir: &prod_dir,
             ds: &prod,
         },
+        batch,
     )?;
     let profiles = dir.join("profiles");
     for (p, name) in [(&sp, "synthetic.json"), (&pp, "production.json")] {

@@ -133,6 +133,9 @@ pub enum Command {
         spec: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Rows of a column profiled at a time (the profile is the same for any size).
+        #[arg(long, default_value_t = crate::profile::DEFAULT_BATCH_ROWS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        batch_rows: usize,
     },
     /// Compare a synthetic and a production dataset folder; exit 1 when the gate fails.
     Compare {
@@ -511,9 +514,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Pass)
         }
-        Command::Profile { data, spec, out } => {
+        Command::Profile {
+            data,
+            spec,
+            out,
+            batch_rows,
+        } => {
             let s = load(&spec)?;
-            let (p, _) = pipeline::profile(&data, &s)?;
+            let (p, _) = pipeline::profile_in_batches(&data, &s, batch_rows)?;
             p.write(&out)?;
             println!("wrote {}", out.display());
             Ok(Outcome::Pass)

@@ -3,8 +3,9 @@
 //!
 //! What is exact and what is not, in the merged profile:
 //! - exact: row, null, type-error, out-of-range, empty and anomaly counts; categories and shapes
-//!   seen at least `k` times in each part; moments (count, mean, standard deviation, by Chan's
-//!   parallel formula); histograms (the same bins the union would get); calendar and sentinel
+//!   seen at least `k` times in each part; moments (count, and mean and standard deviation to
+//!   the bit from the parts' exact sums; by Chan's parallel formula for profiles without them);
+//!   histograms (the same bins the union would get); calendar and sentinel
 //!   counts; rule violations;
 //! - within a stated error: distinct counts (HyperLogLog, relative standard error
 //!   [`super::sketch::DISTINCT_RSE`]; the larger part's count when the parts were sketched under
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 
 use anyhow::bail;
 
+use super::acc::Moments;
 use super::sketch::Histogram;
 use super::{
     Categories, ColumnProfile, MAX_CATEGORY_VALUES, NumericStats, Profile, RuleResult,
@@ -179,10 +181,7 @@ fn merge_column(a: &ColumnProfile, b: &ColumnProfile, k: u64) -> anyhow::Result<
             (Some(x), Some(y)) => Some(x + y),
             (x, y) => x.or(y),
         },
-        range_hint: match (a.range_hint, b.range_hint) {
-            (Some(x), Some(y)) => Some((x.0.min(y.0), x.1.max(y.1))),
-            (x, y) => x.or(y),
-        },
+        range_hint: merge_range_hint(a, b),
         histogram,
         distinct_sketch,
         calendar: match (&a.calendar, &b.calendar) {
@@ -193,7 +192,25 @@ fn merge_column(a: &ColumnProfile, b: &ColumnProfile, k: u64) -> anyhow::Result<
     })
 }
 
-/// Moments by Chan et al.'s parallel formula; extremes are the parts' extremes (for production,
+/// The range every value falls in: a part without values outside the declared range has no
+/// hint, but its extremes still widen the other part's (the whole's hint spans all values).
+fn merge_range_hint(a: &ColumnProfile, b: &ColumnProfile) -> Option<(f64, f64)> {
+    let widen = |h: (f64, f64), other: &ColumnProfile| match &other.numeric {
+        Some(n) => {
+            let (lo, hi) = super::range_hint(n.min, n.max, other.logical_type.is_temporal());
+            (h.0.min(lo), h.1.max(hi))
+        }
+        None => h,
+    };
+    match (a.range_hint, b.range_hint) {
+        (Some(x), Some(y)) => Some((x.0.min(y.0), x.1.max(y.1))),
+        (Some(x), None) => Some(widen(x, b)),
+        (None, Some(y)) => Some(widen(y, a)),
+        (None, None) => None,
+    }
+}
+
+/// Moments from the parts' exact sums (Chan et al.'s parallel formula without them); extremes are the parts' extremes (for production,
 /// each part's k-th order statistic, so the merged extreme still has k rows beyond it); quantiles
 /// from the merged histogram, clamped between the extremes.
 fn merge_numeric(
@@ -204,6 +221,16 @@ fn merge_numeric(
     let (a, b) = match (a, b) {
         (Some(a), Some(b)) => (a, b),
         (x, y) => return x.or(y).cloned(),
+    };
+    // Exact sums in both parts give the whole's mean and deviation to the bit; older profiles
+    // merge by Chan et al.'s formula.
+    let exact = match (&a.sums, &b.sums) {
+        (Some(x), Some(y)) => {
+            let mut m = Moments::from_sums(a.count, x);
+            m.merge(&Moments::from_sums(b.count, y));
+            Some(m)
+        }
+        _ => None,
     };
     let (na, nb) = (a.count as f64, b.count as f64);
     let n = na + nb;
@@ -225,33 +252,42 @@ fn merge_numeric(
         count: a.count + b.count,
         min,
         max,
-        mean,
-        std: if n > 1.0 {
-            (m2 / (n - 1.0)).sqrt()
-        } else {
-            0.0
+        mean: exact.as_ref().map_or(mean, Moments::mean),
+        std: match &exact {
+            Some(m) => m.std(),
+            None if n > 1.0 => (m2 / (n - 1.0)).sqrt(),
+            None => 0.0,
         },
         quantiles,
+        sums: exact.as_ref().map(Moments::sums),
     })
 }
 
-/// The `q` quantile of the rows behind a histogram, interpolating linearly inside a bin.
+/// The `q` quantile of the rows behind a histogram, by numpy's convention (rank `q·(n − 1)`,
+/// interpolated between the two order statistics around it). Each order statistic is placed
+/// inside the bin that holds it, spread evenly over the bin's rows, so the result is within one
+/// bin width of the exact quantile.
 pub fn histogram_quantile(h: &Histogram, q: f64) -> f64 {
     let n = h.total();
     if n == 0 {
         return f64::NAN;
     }
-    let target = q.clamp(0.0, 1.0) * n as f64;
     let w = h.edge(1) - h.edge(0);
-    let mut acc = 0.0;
-    for (i, c) in h.counts.iter().enumerate() {
-        let c = *c as f64;
-        if c > 0.0 && acc + c >= target {
-            return h.edge(i) + w * ((target - acc) / c);
+    // The value of 0-based rank `r`.
+    let at = |r: u64| -> f64 {
+        let mut before = 0u64;
+        for (i, c) in h.counts.iter().enumerate() {
+            if *c > 0 && before + c > r {
+                return h.edge(i) + w * ((r - before) as f64 + 0.5) / *c as f64;
+            }
+            before += c;
         }
-        acc += c;
-    }
-    h.edge(h.counts.len())
+        h.edge(h.counts.len())
+    };
+    let rank = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    let (lo, hi) = (rank.floor() as u64, rank.ceil() as u64);
+    let (a, b) = (at(lo), at(hi));
+    a + (rank - lo as f64) * (b - a)
 }
 
 fn merge_categories(a: Option<&Categories>, b: Option<&Categories>, k: u64) -> Option<Categories> {
@@ -337,8 +373,15 @@ mod tests {
         let merged = merge_numeric(Some(&s(x)), Some(&s(y)), None).expect("merged");
         let whole = s(&all);
         assert_eq!(merged.count, whole.count);
-        assert!((merged.mean - whole.mean).abs() < 1e-9);
-        assert!((merged.std - whole.std).abs() < 1e-9);
+        assert_eq!(merged.mean.to_bits(), whole.mean.to_bits());
+        assert_eq!(merged.std.to_bits(), whole.std.to_bits());
+        let chan = |mut s: NumericStats| {
+            s.sums = None;
+            s
+        };
+        let old = merge_numeric(Some(&chan(s(x))), Some(&chan(s(y))), None).expect("merged");
+        assert!((old.mean - whole.mean).abs() < 1e-9);
+        assert!((old.std - whole.std).abs() < 1e-9);
         assert_eq!((merged.min, merged.max), (whole.min, whole.max));
     }
 

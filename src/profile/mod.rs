@@ -7,6 +7,8 @@
 //! never put into the profile, and masked columns are profiled on what masking keeps (nulls,
 //! cardinality) plus the text measured on raw values before masking.
 
+pub mod acc;
+mod column;
 pub mod merge;
 pub mod pairs;
 pub mod sketch;
@@ -155,6 +157,17 @@ pub fn sentinel_candidates(temporal: bool) -> Vec<(f64, String)> {
     }
 }
 
+/// The range a column's values fall in, rounded outward so that no single value shows: to two
+/// significant digits, or to whole days for timestamps.
+pub fn range_hint(min: f64, max: f64, temporal: bool) -> (f64, f64) {
+    if temporal {
+        const DAY: f64 = 86_400_000_000.0;
+        ((min / DAY).floor() * DAY, (max / DAY).ceil() * DAY)
+    } else {
+        (bucket(min, true), bucket(max, false))
+    }
+}
+
 /// `x` rounded away from the middle to two significant digits (`down` for a lower bound).
 pub fn bucket(x: f64, down: bool) -> f64 {
     if x == 0.0 || !x.is_finite() {
@@ -178,6 +191,10 @@ pub struct NumericStats {
     pub std: f64,
     /// `(q, value)` with linear interpolation between order statistics.
     pub quantiles: Vec<(f64, f64)>,
+    /// The exact sums behind `mean` and `std`, so merged partitions give the same figures as
+    /// the whole (absent in profiles from before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sums: Option<acc::Sums>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -382,6 +399,62 @@ impl Tables<'_> {
         Ok(df.column(column)?.as_materialized_series().clone())
     }
 
+    /// Calls `f` with the column's rows in order, `batch_rows` at a time (at least once, with an
+    /// empty batch for an empty table). From files, a row group's worth is read at a time.
+    fn for_each_batch(
+        &self,
+        table: &str,
+        column: &str,
+        batch_rows: usize,
+        mut f: impl FnMut(&Series) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut slices = |s: &Series| -> anyhow::Result<()> {
+            if s.is_empty() {
+                return f(s);
+            }
+            let mut off = 0;
+            while off < s.len() {
+                f(&s.slice(off as i64, batch_rows.min(s.len() - off)))?;
+                off += batch_rows;
+            }
+            Ok(())
+        };
+        let Tables::Files { .. } = self else {
+            return slices(&self.column(table, column)?);
+        };
+        let (path, mut r) = self.reader(table)?;
+        let metadata = r
+            .get_metadata()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("reading {}", path.display()))?
+            .clone();
+        let total = metadata.num_rows;
+        let mut off = 0;
+        loop {
+            let len = frame::ROW_GROUP_ROWS.min(total - off);
+            let file = std::fs::File::open(&path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            let mut rd = ParquetReader::new(file);
+            rd.set_metadata(metadata.clone());
+            let df = rd
+                .with_columns(Some(vec![column.to_string()]))
+                .with_slice(Some((off, len)))
+                .finish()
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let s = df.column(column)?.as_materialized_series();
+            if off > 0 && s.is_empty() {
+                break;
+            }
+            slices(s)?;
+            off += len;
+            if off >= total {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Every table as a lazy frame, for SQL.
     fn lazy(&self) -> anyhow::Result<Vec<(String, LazyFrame)>> {
         match self {
@@ -391,7 +464,14 @@ impl Tables<'_> {
     }
 }
 
-pub fn profile_dir(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)> {
+/// Rows a column is profiled in at a time when no batch size is given.
+pub const DEFAULT_BATCH_ROWS: usize = frame::ROW_GROUP_ROWS;
+
+pub fn profile_dir(
+    dir: &Path,
+    spec: &Spec,
+    batch_rows: usize,
+) -> anyhow::Result<(Profile, Samples)> {
     let ds = Dataset::read(dir)?;
     if ds.spec_digest != spec.digest {
         tracing::warn!(
@@ -401,13 +481,16 @@ pub fn profile_dir(dir: &Path, spec: &Spec) -> anyhow::Result<(Profile, Samples)
             spec.path.display()
         );
     }
-    profile_tables(spec, &ds, Tables::Files { dir, ds: &ds })
+    profile_tables(spec, &ds, Tables::Files { dir, ds: &ds }, batch_rows)
 }
 
+/// The profile of every table, each column fed in batches of `batch_rows` (the same profile
+/// for any batch size).
 pub fn profile_tables(
     spec: &Spec,
     ds: &Dataset,
     tables: Tables<'_>,
+    batch_rows: usize,
 ) -> anyhow::Result<(Profile, Samples)> {
     let k = match ds.origin {
         Origin::Production => spec.masking.k,
@@ -422,8 +505,17 @@ pub fn profile_tables(
     let mut samples = Samples::new();
     let mut out = Vec::new();
     for name in tables.names() {
-        let tp = profile_table(spec, ds, &name, tables, k, key.as_ref(), &mut samples)
-            .with_context(|| format!("profiling table `{name}`"))?;
+        let tp = profile_table(
+            spec,
+            ds,
+            &name,
+            tables,
+            k,
+            key.as_ref(),
+            batch_rows.max(1),
+            &mut samples,
+        )
+        .with_context(|| format!("profiling table `{name}`"))?;
         out.push(tp);
     }
     children(spec, &samples, k, &mut out);
@@ -465,6 +557,7 @@ fn profile_table(
     tables: Tables<'_>,
     k: u64,
     mask_key: Option<&crate::mask::MaskKey>,
+    batch_rows: usize,
     samples: &mut Samples,
 ) -> anyhow::Result<TableProfile> {
     let st = spec.table(name);
@@ -476,11 +569,29 @@ fn profile_table(
     let mut categorical: Vec<(String, Vec<Option<u32>>)> = Vec::new();
     // Columns are profiled in parallel (each on its own), then put back in the table's order:
     // the same profile for any number of threads.
-    // From files, each thread reads its own column: a table is never whole in memory.
+    // From files, each thread reads its own column a batch at a time: a table is never whole
+    // in memory, nor is a text column.
     let names = tables.columns(name)?;
     let results = in_parallel(&names, |col| {
-        let s = tables.column(name, col)?;
-        profile_column(spec, ds, st, name, &s, k, mask_key)
+        let mut acc: Option<column::ColumnAcc> = None;
+        tables
+            .for_each_batch(name, col, batch_rows, |b| {
+                let acc = match &mut acc {
+                    Some(a) => a,
+                    None => acc.insert(column::ColumnAcc::new(
+                        spec,
+                        ds,
+                        st,
+                        name,
+                        col,
+                        b.dtype(),
+                        k,
+                        mask_key,
+                    )),
+                };
+                acc.feed(b)
+            })
+            .and_then(|()| acc.context("the column gave no batch")?.finish())
             .with_context(|| format!("column `{col}`"))
     })?;
     for (cname, out) in names.into_iter().zip(results) {
@@ -564,19 +675,6 @@ fn profile_table(
     })
 }
 
-/// What profiling one column gives: its profile, and what the table-level statistics and the
-/// exact comparisons need of it.
-#[derive(Default)]
-struct ColumnOut {
-    profile: Option<ColumnProfile>,
-    /// Every row's value as `f64` (NaN for null), for the pair statistics.
-    aligned: Option<Vec<f64>>,
-    /// Every row's category (its rank among the column's), for the associations.
-    categorical: Option<Vec<Option<u32>>>,
-    /// The finite values, for the exact comparisons.
-    sample: Option<Vec<f64>>,
-}
-
 /// `f` of every item, on as many threads as the machine has cores or `POLARS_MAX_THREADS`
 /// says (at most one per item), in the items' order; the first error stops the rest.
 pub(crate) fn in_parallel<T: Sync, R: Send>(
@@ -625,210 +723,6 @@ pub(crate) fn in_parallel<T: Sync, R: Send>(
     done.into_iter().map(|(_, r)| r).collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn profile_column(
-    spec: &Spec,
-    ds: &Dataset,
-    st: Option<&crate::spec::Table>,
-    name: &str,
-    s: &Series,
-    k: u64,
-    mask_key: Option<&crate::mask::MaskKey>,
-) -> anyhow::Result<ColumnOut> {
-    let mut out = ColumnOut::default();
-    let cname = s.name().to_string();
-    let meta = ds.column(name, &cname);
-    let mask = meta.map_or(MaskMethod::Keep, |m| m.method);
-    // The spec's type where masking kept it (a UUID is text to Polars), else the data's.
-    let ty = match st.and_then(|t| t.column(&cname)) {
-        Some(c) if mask.keeps_type() => c
-            .logical_type(spec)
-            .unwrap_or_else(|| frame::logical_type(s.dtype())),
-        _ => frame::logical_type(s.dtype()),
-    };
-    // Booleans are profiled as the categories `false` and `true`.
-    let as_text;
-    let s = if ty == LogicalType::Bool {
-        as_text = s.cast(&DataType::String)?;
-        &as_text
-    } else {
-        s
-    };
-    let nulls = s.null_count() as u64;
-    let present = s.drop_nulls();
-    let distinct = present.n_unique()? as u64;
-    let mut cp = ColumnProfile {
-        name: cname.clone(),
-        logical_type: meta.map_or(ty, |m| m.logical_type),
-        mask,
-        rows: s.len() as u64,
-        nulls,
-        distinct,
-        type_errors: meta.map_or(0, |m| m.type_errors),
-        numeric: None,
-        categories: None,
-        text: None,
-        out_of_range: None,
-        range_hint: None,
-        histogram: None,
-        distinct_sketch: None,
-        calendar: None,
-        sentinels: BTreeMap::new(),
-    };
-    if distinct > 0 {
-        cp.distinct_sketch = Some(match present.dtype() {
-            DataType::String => sketch::Distinct::of(present.str()?.iter().flatten(), mask_key),
-            d if d.is_primitive_numeric()
-                || matches!(
-                    d,
-                    DataType::Date | DataType::Datetime(..) | DataType::Decimal(..)
-                ) =>
-            {
-                let v = aligned_values(&present)?;
-                sketch::Distinct::of_numbers(v.into_iter(), mask_key)
-            }
-            _ => {
-                let text = present.cast(&DataType::String)?;
-                sketch::Distinct::of(text.str()?.iter().flatten(), mask_key)
-            }
-        });
-    }
-    if mask == MaskMethod::Keep && ty.is_measured() {
-        // Aligned row by row (NaN for null) for the pair statistics; the finite values for
-        // everything else. One cast per column.
-        let aligned_col = aligned_values(s)?;
-        let values: Vec<f64> = aligned_col
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
-        if let Some((lo, hi)) = st
-            .and_then(|t| t.column(&cname))
-            .and_then(|c| c.declared_range())
-        {
-            let lo = lo.unwrap_or(f64::NEG_INFINITY);
-            let hi = hi.unwrap_or(f64::INFINITY);
-            let outside = values.iter().filter(|v| **v < lo || **v > hi).count() as u64;
-            cp.out_of_range = Some(outside);
-            if outside > 0 {
-                let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                cp.range_hint = Some(if ty.is_temporal() {
-                    const DAY: f64 = 86_400_000_000.0;
-                    ((min / DAY).floor() * DAY, (max / DAY).ceil() * DAY)
-                } else {
-                    (bucket(min, true), bucket(max, false))
-                });
-            }
-        }
-        let identifier = st
-            .and_then(|t| t.column(&cname))
-            .is_some_and(|c| c.is_identifier());
-        if !identifier {
-            out.aligned = Some(aligned_col);
-        }
-        cp.histogram = sketch::Histogram::of(&values).and_then(|h| h.pool(k));
-        if ty.is_temporal() {
-            cp.calendar = Some(sketch::CalendarCounts::of(&values, k));
-        }
-        for (v, label) in sentinel_candidates(ty.is_temporal()) {
-            let n = values.iter().filter(|x| **x == v).count() as u64;
-            if n > 0 && n >= k {
-                cp.sentinels.insert(label, n);
-            }
-        }
-        cp.numeric = if k > 1 {
-            numeric_stats_k(&values, k)
-        } else {
-            numeric_stats(&values)
-        };
-        // Sorted once here, in parallel across columns: every statistic comparisons take of
-        // a sample is of its values as a multiset, and sorting sorted values costs a pass.
-        let mut values = values;
-        values.sort_unstable_by(f64::total_cmp);
-        out.sample = Some(values);
-    }
-    if ty.is_textual() || meta.is_some_and(|m| m.raw_text.is_some()) {
-        let mut t = match meta.and_then(|m| m.raw_text.clone()) {
-            Some(raw) => raw,
-            None => {
-                let mut t = text::TextAcc::default();
-                let declared = st
-                    .and_then(|t| t.column(&cname))
-                    .map(crate::mask::scan::Declared::of)
-                    .filter(|d| !d.is_empty());
-                if let Ok(ca) = s.str() {
-                    match &declared {
-                        Some(d) => {
-                            let of_one = |v: &str| d.matches(v);
-                            ca.iter().flatten().for_each(|v| t.add_declared(v, &of_one));
-                        }
-                        None => ca.iter().flatten().for_each(|v| t.add(v)),
-                    }
-                }
-                t.finish()
-            }
-        };
-        t.suppress_rare(k);
-        cp.text = Some(t);
-    }
-    let spec_col = st.and_then(|t| t.column(&cname));
-    let declared = spec_col.and_then(|c| c.categories());
-    if declared.is_some()
-        && mask == MaskMethod::Keep
-        && (ty == LogicalType::Text || ty == LogicalType::Bool)
-    {
-        // Each row's rank among the column's sorted categories: a number a row, not a string,
-        // and the associations sum in the categories' order as before.
-        let ca = s.str()?;
-        let distinct: HashSet<&str> = ca.iter().flatten().collect();
-        let mut sorted: Vec<&str> = distinct.into_iter().collect();
-        sorted.sort_unstable();
-        let rank: HashMap<&str, u32> = sorted
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (v, i as u32))
-            .collect();
-        out.categorical = Some(ca.iter().map(|v| v.map(|v| rank[v])).collect());
-    }
-    // A PII column shows no values on either side: synthetic names or e-mails can equal
-    // real ones, and the leak check would rightly stop the run.
-    let pii = spec_col.is_some_and(|c| c.pii.is_some());
-    if mask == MaskMethod::Keep
-        && !pii
-        && (ty == LogicalType::Text || ty == LogicalType::Bool)
-        && (distinct as usize <= MAX_CATEGORIES || declared.is_some())
-    {
-        let mut counts: HashMap<&str, u64> = HashMap::new();
-        for v in s.str()?.iter().flatten() {
-            *counts.entry(v).or_default() += 1;
-        }
-        let mut ranked: Vec<(&str, u64)> = counts.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let mut cats = Categories::default();
-        if let Some(d) = &declared {
-            cats.undeclared_rows = Some(
-                ranked
-                    .iter()
-                    .filter(|(v, _)| !d.contains(v))
-                    .map(|(_, n)| n)
-                    .sum(),
-            );
-        }
-        for (v, n) in ranked {
-            if n >= k && cats.values.len() < MAX_CATEGORY_VALUES {
-                cats.values.insert(v.to_string(), n);
-            } else {
-                cats.withheld_rows += n;
-                cats.withheld_values += 1;
-            }
-        }
-        cp.categories = Some(cats);
-    }
-    out.profile = Some(cp);
-    Ok(out)
-}
-
 /// Children per parent of every `rows_per` table, from the keys in `samples` (numeric keys only,
 /// as `compare` counts them).
 fn children(spec: &Spec, samples: &Samples, k: u64, out: &mut [TableProfile]) {
@@ -854,63 +748,13 @@ fn children(spec: &Spec, samples: &Samples, k: u64, out: &mut [TableProfile]) {
     }
 }
 
-/// Every value of a numeric or timestamp column as `f64`, NaN where it is null, so columns of
-/// one table stay aligned row by row.
-fn aligned_values(s: &Series) -> anyhow::Result<Vec<f64>> {
-    let s = match s.dtype() {
-        DataType::Datetime(..) | DataType::Date => s
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?
-            .cast(&DataType::Int64)?,
-        _ => s.clone(),
-    };
-    let f = s.cast(&DataType::Float64)?;
-    Ok(f.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-}
-
+/// Statistics of finite values (see [`column::stats_of_sorted`]), for one batch of values.
 pub fn numeric_stats(values: &[f64]) -> Option<NumericStats> {
-    if values.is_empty() {
-        return None;
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
+    let mut m = acc::Moments::default();
+    values.iter().for_each(|v| m.add(*v));
     let mut sorted = values.to_vec();
     sorted.sort_unstable_by(f64::total_cmp);
-    Some(NumericStats {
-        count: values.len() as u64,
-        min: sorted[0],
-        max: sorted[sorted.len() - 1],
-        mean,
-        std: var.sqrt(),
-        quantiles: QUANTILES
-            .iter()
-            .map(|q| (*q, quantile_sorted(&sorted, *q)))
-            .collect(),
-    })
-}
-
-/// Statistics of production values under disclosure control: the extremes are the k-th
-/// smallest and largest values (a single row's value is never printed), quantiles are clamped
-/// between them, and a column with fewer than `2k` values shows no statistics at all.
-pub fn numeric_stats_k(values: &[f64], k: u64) -> Option<NumericStats> {
-    let k = k.max(1) as usize;
-    if values.len() < 2 * k {
-        return None;
-    }
-    let mut s = numeric_stats(values)?;
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
-    let (lo, hi) = (sorted[k - 1], sorted[sorted.len() - k]);
-    s.min = lo;
-    s.max = hi;
-    for (_, q) in &mut s.quantiles {
-        *q = q.clamp(lo, hi);
-    }
-    Some(s)
+    column::stats_of_sorted(&sorted, &m, 1)
 }
 
 /// Linear interpolation between order statistics (numpy's default, `method="linear"`).

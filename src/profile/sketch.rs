@@ -292,14 +292,9 @@ impl Distinct {
         values: impl Iterator<Item = &'a str>,
         key: Option<&crate::mask::MaskKey>,
     ) -> Distinct {
-        let mut s = Self::empty();
-        for v in values {
-            match key {
-                Some(k) => s.update(crate::mask::distinct_token(k, v)),
-                None => s.update(v),
-            }
-        }
-        Self::encode(&s, key.map(|k| k.fingerprint()))
+        let mut b = DistinctBuilder::new(key);
+        values.for_each(|v| b.add_text(v));
+        b.finish()
     }
 
     /// The sketch of numbers (and instants) by their bits: no text is formatted for them.
@@ -307,16 +302,9 @@ impl Distinct {
         values: impl Iterator<Item = f64>,
         key: Option<&crate::mask::MaskKey>,
     ) -> Distinct {
-        let mut s = Self::empty();
-        for v in values {
-            // One bit pattern for 0.0 and -0.0, as they are one value.
-            let bits = if v == 0.0 { 0u64 } else { v.to_bits() };
-            match key {
-                Some(k) => s.update(crate::mask::distinct_token_bytes(k, &bits.to_le_bytes())),
-                None => s.update(bits),
-            }
-        }
-        Self::encode(&s, key.map(|k| k.fingerprint()))
+        let mut b = DistinctBuilder::new(key);
+        values.for_each(|v| b.add_number(v));
+        b.finish()
     }
 
     fn empty() -> datasketches::hll::HllSketch {
@@ -370,6 +358,43 @@ impl Distinct {
             &u.to_sketch(datasketches::hll::HllType::Hll4),
             self.key_fingerprint.clone(),
         )))
+    }
+}
+
+/// A [`Distinct`] fed value by value, batch after batch.
+pub struct DistinctBuilder<'k> {
+    sketch: datasketches::hll::HllSketch,
+    key: Option<&'k crate::mask::MaskKey>,
+}
+
+impl<'k> DistinctBuilder<'k> {
+    pub fn new(key: Option<&'k crate::mask::MaskKey>) -> Self {
+        DistinctBuilder {
+            sketch: Distinct::empty(),
+            key,
+        }
+    }
+
+    pub fn add_text(&mut self, v: &str) {
+        match self.key {
+            Some(k) => self.sketch.update(crate::mask::distinct_token(k, v)),
+            None => self.sketch.update(v),
+        }
+    }
+
+    pub fn add_number(&mut self, v: f64) {
+        // One bit pattern for 0.0 and -0.0, as they are one value.
+        let bits = if v == 0.0 { 0u64 } else { v.to_bits() };
+        match self.key {
+            Some(k) => self
+                .sketch
+                .update(crate::mask::distinct_token_bytes(k, &bits.to_le_bytes())),
+            None => self.sketch.update(bits),
+        }
+    }
+
+    pub fn finish(self) -> Distinct {
+        Distinct::encode(&self.sketch, self.key.map(|k| k.fingerprint()))
     }
 }
 

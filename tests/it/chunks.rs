@@ -246,11 +246,86 @@ fn profiles_are_the_same_for_any_thread_count() {
             &[("POLARS_MAX_THREADS", threads)],
         );
         assert_eq!(r.code, 0, "{}", r.all());
-        let mut p = w.json(&out);
-        p.as_object_mut().unwrap().remove("created_at");
+        let p = profile_json(&w, &out);
         assert!(p["tables"][0]["columns"].as_array().unwrap().len() > 30);
         seen.push(p);
     }
     assert_eq!(seen[0], seen[1], "1 and 2 threads");
     assert_eq!(seen[0], seen[2], "1 and 7 threads");
+}
+
+/// A profile without its timestamp.
+fn profile_json(w: &Workdir, path: &str) -> serde_json::Value {
+    let mut p = w.json(path);
+    p.as_object_mut().unwrap().remove("created_at");
+    p
+}
+
+/// Columns are fed to their accumulators a batch at a time: batches of 1, 7, the default and
+/// one batch of every row give one profile, byte for byte (`drift.rs` checks the third way,
+/// partitions profiled apart and merged).
+#[test]
+fn profiles_are_the_same_for_any_batch_size() {
+    let w = Workdir::new();
+    let links = w.write("links.toml", LINKS);
+    let reference = repo().join("specs/reference.toml");
+    // The reference spec at this scale has a table of more than one 65,536-row group, so
+    // files are read a row group at a time and the default batch cuts it too.
+    let specs = [
+        ("links", links.as_path(), "1"),
+        ("reference", reference.as_path(), "300"),
+    ];
+    for (name, spec, scale) in specs {
+        let spec = spec.to_str().unwrap();
+        let data = format!("{name}-data");
+        let r = w.run(&["generate", spec, "--scale", scale, "--out", &data]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let profile = |batch: &str| {
+            let out = format!("{name}-{batch}.json");
+            let r = w.run(&[
+                "profile",
+                &data,
+                "--spec",
+                spec,
+                "--out",
+                &out,
+                "--batch-rows",
+                batch,
+            ]);
+            assert_eq!(r.code, 0, "{}", r.all());
+            profile_json(&w, &out)
+        };
+        let whole = profile("1000000000");
+        let tables = whole["tables"].as_array().unwrap();
+        let most = tables.iter().map(|t| t["rows"].as_u64().unwrap()).max();
+        assert!(
+            most > Some(7 * 7),
+            "{name}: batches of 7 must cut a table many times"
+        );
+        if name == "reference" {
+            assert!(most > Some(65_536), "{name}: {most:?} rows");
+        }
+        // Every kind of accumulator is exercised: moments, categories with ranks, text.
+        let columns = || tables.iter().flat_map(|t| t["columns"].as_array().unwrap());
+        assert!(
+            columns().any(|c| c["numeric"]["sums"]["sum"].is_array()),
+            "{name}"
+        );
+        assert!(columns().any(|c| c["categories"].is_object()), "{name}");
+        assert!(columns().any(|c| c["text"].is_object()), "{name}");
+        for batch in ["1", "7", "65536"] {
+            assert_eq!(profile(batch), whole, "{name}: batches of {batch} rows");
+        }
+    }
+    let r = w.run(&[
+        "profile",
+        "links-data",
+        "--spec",
+        "links.toml",
+        "--out",
+        "x.json",
+        "--batch-rows",
+        "0",
+    ]);
+    assert_eq!(r.code, 2, "a batch of no rows is refused: {}", r.all());
 }
