@@ -14,6 +14,9 @@
 //! - [`DistinctSet`]: exact distinct counting by 128-bit keys (numbers by their bits, text by a
 //!   128-bit hash: a collision needs about 2^64 distinct values).
 //!
+//! Checked against Python's `math.fsum` and exact rational arithmetic in
+//! `tests/fixtures/moments.json` (made by `tests/fixtures/make_moments_fixtures.py`).
+//!
 //! Must never hold a value in anything it serializes beyond what a mean already reveals: the
 //! serialized sums are of every row, never of one.
 
@@ -346,6 +349,51 @@ mod tests {
         }
         assert_eq!(m.variance(), 30.0);
         assert_eq!(m.mean(), 1e9 + 10.0);
+    }
+
+    /// Within `ulps` units in the last place.
+    fn ulps(a: f64, b: f64) -> u64 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+    }
+
+    #[test]
+    fn moments_match_pythons_exact_arithmetic() {
+        #[derive(serde::Deserialize)]
+        struct Case {
+            name: String,
+            values: Vec<f64>,
+            sum: f64,
+            mean: f64,
+            variance: f64,
+            std: f64,
+        }
+        #[derive(serde::Deserialize)]
+        struct Fixture {
+            cases: Vec<Case>,
+        }
+        let f: Fixture =
+            serde_json::from_str(include_str!("../../tests/fixtures/moments.json")).expect("json");
+        assert_eq!(f.cases.len(), 5);
+        for c in &f.cases {
+            let mut m = Moments::default();
+            c.values.iter().for_each(|v| m.add(*v));
+            assert_eq!(m.sum.value(), c.sum, "{}: sum", c.name);
+            assert_eq!(m.mean(), c.mean, "{}: mean", c.name);
+            assert!(
+                ulps(m.variance(), c.variance) <= 1,
+                "{}: variance {} against {}",
+                c.name,
+                m.variance(),
+                c.variance
+            );
+            assert!(
+                ulps(m.std(), c.std) <= 1,
+                "{}: std {} against {}",
+                c.name,
+                m.std(),
+                c.std
+            );
+        }
     }
 
     #[test]
