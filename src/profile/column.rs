@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use polars::prelude::*;
 
 use super::acc::{DistinctSet, Moments};
+use super::order;
 use super::sketch::{self, DistinctBuilder};
 use super::text::{self, TextStats};
 use super::{Categories, ColumnProfile, MAX_CATEGORIES, MAX_CATEGORY_VALUES, NumericStats};
@@ -62,6 +63,10 @@ pub struct ColumnAcc<'a> {
     rows: u64,
     nulls: u64,
     distinct: DistinctSet,
+    /// Distinct values are counted from the sorted values at the end rather than hashed as
+    /// they come (measured columns, whose values are kept and sorted anyway), while every
+    /// value is exact as a double; the kinds of non-finite value seen (NaN, +inf, -inf).
+    by_sort: Option<[bool; 3]>,
     sketch: DistinctBuilder<'a>,
     measured: Option<Measured>,
     text: Option<(text::TextAcc, Option<Declared>)>,
@@ -127,6 +132,8 @@ impl<'a> ColumnAcc<'a> {
             rows: 0,
             nulls: 0,
             distinct: DistinctSet::default(),
+            by_sort: (mask == MaskMethod::Keep && ty.is_measured() && exact_key(dtype).is_some())
+                .then_some([false; 3]),
             sketch: DistinctBuilder::new(mask_key),
             measured,
             text,
@@ -154,32 +161,7 @@ impl<'a> ColumnAcc<'a> {
             );
         if numeric_like {
             let f = as_f64(s)?;
-            // Exact keys: integers and instants by their physical value (no f64 rounding above
-            // 2^53), floats by their bits, decimals by their text.
-            match s.dtype() {
-                DataType::Float32 | DataType::Float64 => {
-                    f.iter().flatten().for_each(|v| self.distinct.add_f64(v))
-                }
-                DataType::Decimal(..) => {
-                    let t = s.cast(&DataType::String)?;
-                    t.str()?
-                        .iter()
-                        .flatten()
-                        .for_each(|v| self.distinct.add_text(v));
-                }
-                DataType::UInt64 => s
-                    .u64()?
-                    .iter()
-                    .flatten()
-                    .for_each(|v| self.distinct.add_i128(i128::from(v))),
-                _ => {
-                    let p = s.to_physical_repr().cast(&DataType::Int64)?;
-                    p.i64()?
-                        .iter()
-                        .flatten()
-                        .for_each(|v| self.distinct.add_i128(i128::from(v)));
-                }
-            }
+            self.count_distinct_numbers(s, &f)?;
             f.iter().flatten().for_each(|v| self.sketch.add_number(v));
             if let Some(m) = &mut self.measured {
                 m.add(f.iter().map(|v| v.unwrap_or(f64::NAN)));
@@ -242,10 +224,93 @@ impl<'a> ColumnAcc<'a> {
         Ok(())
     }
 
-    pub fn finish(self) -> anyhow::Result<ColumnOut> {
+    /// Counts a numeric batch's distinct values: exactly, by keys that never round (integers
+    /// and instants as integers, floats by their bits), or from the sorted values at the end
+    /// while they are all exact as doubles.
+    fn count_distinct_numbers(&mut self, s: &Series, f: &Float64Chunked) -> anyhow::Result<()> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        let key = exact_key(s.dtype());
+        if let (Some(kinds), Some(key)) = (&mut self.by_sort, key) {
+            if key == Key::Float {
+                for v in f.iter().flatten().filter(|v| !v.is_finite()) {
+                    kinds[if v.is_nan() {
+                        0
+                    } else if v > 0.0 {
+                        1
+                    } else {
+                        2
+                    }] = true;
+                }
+                return Ok(());
+            }
+            if f.iter().flatten().all(|v| v.abs() < EXACT) {
+                return Ok(());
+            }
+            // A value no double holds exactly: hash from here on. Every value kept so far was
+            // exact, so the kept values are the keys of the rows before this batch.
+            self.by_sort = None;
+            if let Some(m) = &self.measured {
+                m.values
+                    .iter()
+                    .for_each(|v| self.distinct.add_i128(*v as i128));
+            }
+        }
+        match (key, s.dtype()) {
+            (Some(Key::Float), _) => f.iter().flatten().for_each(|v| self.distinct.add_f64(v)),
+            (Some(Key::Int), DataType::UInt64) => s
+                .u64()?
+                .iter()
+                .flatten()
+                .for_each(|v| self.distinct.add_i128(i128::from(v))),
+            (Some(Key::Int), _) => s
+                .cast(&DataType::Int64)?
+                .i64()?
+                .iter()
+                .flatten()
+                .for_each(|v| self.distinct.add_i128(i128::from(v))),
+            (Some(Key::Micros), _) => s
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?
+                .cast(&DataType::Int64)?
+                .i64()?
+                .iter()
+                .flatten()
+                .for_each(|v| self.distinct.add_i128(i128::from(v))),
+            (None, DataType::Decimal(..)) => {
+                let t = s.cast(&DataType::String)?;
+                t.str()?
+                    .iter()
+                    .flatten()
+                    .for_each(|v| self.distinct.add_text(v));
+            }
+            (None, _) => s
+                .to_physical_repr()
+                .cast(&DataType::Int64)?
+                .i64()?
+                .iter()
+                .flatten()
+                .for_each(|v| self.distinct.add_i128(i128::from(v))),
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> anyhow::Result<ColumnOut> {
         let mut out = ColumnOut::default();
         let k = self.k;
-        let distinct = self.distinct.len();
+        // Sorted once here, in parallel across columns: distinct counts, quantiles and extremes
+        // read it, and every statistic comparisons take of a sample is of its values as a
+        // multiset.
+        let measured = self.measured.take().map(|mut m| {
+            m.values = order::sort_f64(std::mem::take(&mut m.values));
+            m
+        });
+        let distinct = match (self.by_sort, &measured) {
+            (Some(kinds), Some(m)) => {
+                let finite = m.values.windows(2).filter(|w| w[0] != w[1]).count() as u64
+                    + u64::from(!m.values.is_empty());
+                finite + kinds.iter().filter(|k| **k).count() as u64
+            }
+            _ => self.distinct.len(),
+        };
         let mut cp = ColumnProfile {
             name: self.name,
             logical_type: self.meta.map_or(self.ty, |m| m.logical_type),
@@ -264,9 +329,9 @@ impl<'a> ColumnAcc<'a> {
             calendar: None,
             sentinels: BTreeMap::new(),
         };
-        if let Some(m) = self.measured {
+        if let Some(m) = measured {
             let temporal = self.ty.is_temporal();
-            let mut values = m.values;
+            let values = m.values;
             if m.range.is_some() {
                 cp.out_of_range = Some(m.outside);
                 if m.outside > 0 {
@@ -286,9 +351,6 @@ impl<'a> ColumnAcc<'a> {
                     cp.sentinels.insert(label, n);
                 }
             }
-            // Sorted once here, in parallel across columns: quantiles and extremes read it, and
-            // every statistic comparisons take of a sample is of its values as a multiset.
-            values.sort_unstable_by(f64::total_cmp);
             cp.numeric = stats_of_sorted(&values, &m.moments, k);
             out.sample = Some(values);
         }
@@ -367,6 +429,32 @@ impl Measured {
                 self.outside += 1;
             }
         }
+    }
+}
+
+/// How a numeric column's values are keyed for exact distinct counting.
+#[derive(Clone, Copy, PartialEq)]
+enum Key {
+    /// By their bits (one key for 0.0 and -0.0, and for every NaN).
+    Float,
+    /// As integers.
+    Int,
+    /// As microseconds since the epoch, the unit `as_f64` gives them in.
+    Micros,
+}
+
+/// The key of a column whose `as_f64` values are exact while below 2^53; `None` for the rest
+/// (decimals, nanosecond instants), keyed by text or physical value.
+fn exact_key(d: &DataType) -> Option<Key> {
+    use DataType as D;
+    match d {
+        D::Float32 | D::Float64 => Some(Key::Float),
+        D::Int8 | D::Int16 | D::Int32 | D::Int64 => Some(Key::Int),
+        D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 => Some(Key::Int),
+        D::Date | D::Datetime(TimeUnit::Microseconds | TimeUnit::Milliseconds, _) => {
+            Some(Key::Micros)
+        }
+        _ => None,
     }
 }
 

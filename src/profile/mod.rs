@@ -10,6 +10,7 @@
 pub mod acc;
 mod column;
 pub mod merge;
+pub mod order;
 pub mod pairs;
 pub mod sketch;
 pub mod text;

@@ -177,8 +177,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
 
 /// Ranks with ties given their average rank (1-based), as `scipy.stats.rankdata`.
 pub fn ranks(x: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_unstable_by(|a, b| x[*a].total_cmp(&x[*b]));
+    let idx = super::order::order(x);
     let mut r = vec![0.0; x.len()];
     let mut i = 0;
     while i < idx.len() {

@@ -329,3 +329,65 @@ fn profiles_are_the_same_for_any_batch_size() {
     ]);
     assert_eq!(r.code, 2, "a batch of no rows is refused: {}", r.all());
 }
+
+/// Distinct counts of numeric columns come from their sorted values while every value is exact
+/// as a double, and from exact integer keys once one is not: integers above 2^53 that one
+/// double holds stay apart, whichever batch they arrive in.
+#[test]
+fn distinct_counts_stay_exact_beyond_double_precision() {
+    let w = Workdir::new();
+    let spec = w.write(
+        "big.toml",
+        r#"[domain]
+name = "big"
+seed = 1
+[tables.t]
+rows = 300
+[tables.t.columns]
+id = { gen = "sequence" }
+big = { gen = "int", min = 0, max = 40 }
+x = { gen = "float", min = 0, max = 6 }
+"#,
+    );
+    // Rows 251..300 hold 2^60 + (i % 7): seven integers, one double (doubles there are 256
+    // apart). Rows 1..250 hold i % 40. `x` has 13 values, and nulls.
+    let url = w.sqlite(
+        "big.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, big INTEGER, x REAL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+         INSERT INTO t SELECT i,
+           CASE WHEN i > 250 THEN 1152921504606846976 + i % 7 ELSE i % 40 END,
+           CASE WHEN i % 10 = 0 THEN NULL ELSE (i % 13) * 0.5 END
+         FROM n;",
+    );
+    let r = w.extract(&spec, &url, "prod");
+    assert_eq!(r.code, 0, "{}", r.all());
+    for batch in ["7", "1000"] {
+        let out = format!("p{batch}.json");
+        let r = w.run(&[
+            "profile",
+            "prod",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--out",
+            &out,
+            "--batch-rows",
+            batch,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let p = w.json(&out);
+        let col = |name: &str| {
+            p["tables"][0]["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+                .clone()
+        };
+        assert_eq!(col("id")["distinct"], 300, "batch {batch}");
+        assert_eq!(col("big")["distinct"], 47, "batch {batch}");
+        assert_eq!(col("x")["distinct"], 13, "batch {batch}");
+        assert_eq!(col("x")["nulls"], 30, "batch {batch}");
+    }
+}
