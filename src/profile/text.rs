@@ -144,6 +144,12 @@ fn is_placeholder(s: &str) -> bool {
     if t.len() > 4 * LONGEST || t.chars().count() > LONGEST {
         return false;
     }
+    if t.is_ascii() {
+        // Every placeholder is ASCII: compare without lower-casing into a new string.
+        return PLACEHOLDERS
+            .iter()
+            .any(|p| p.len() == t.len() && p.eq_ignore_ascii_case(t));
+    }
     PLACEHOLDERS.contains(&t.to_lowercase().as_str())
 }
 
@@ -595,6 +601,10 @@ mod tests {
     fn placeholders_are_found_at_any_length_they_have() {
         let longest = PLACEHOLDERS.iter().map(|p| p.chars().count()).max();
         assert_eq!(longest, Some(13), "is_placeholder's LONGEST");
+        assert!(
+            PLACEHOLDERS.iter().all(|p| p.is_ascii()),
+            "is_placeholder's ASCII path"
+        );
         for p in PLACEHOLDERS {
             assert!(is_placeholder(&format!("  {}\t", p.to_uppercase())), "{p}");
         }
