@@ -301,21 +301,31 @@ pub fn psi_bins(n: f64, m: f64) -> usize {
     ((n.min(m) / 10.0).floor() as usize).clamp(2, 10)
 }
 
-/// First Wasserstein distance between two samples (`scipy.stats.wasserstein_distance`).
+/// First Wasserstein distance between two samples (`scipy.stats.wasserstein_distance`): the
+/// area between the two empirical CDFs, summed over the gaps between consecutive distinct
+/// values of both samples in ascending order, in one merge walk over the sorted samples.
 pub fn wasserstein(a: &[f64], b: &[f64]) -> Option<f64> {
     let (x, y) = sorted_pair(a, b)?;
-    let mut all: Vec<f64> = x.iter().chain(&y).copied().collect();
-    all.sort_unstable_by(f64::total_cmp);
     let (n, m) = (x.len() as f64, y.len() as f64);
+    let (mut i, mut j) = (0usize, 0usize);
     let mut total = 0.0;
-    for w in all.windows(2) {
-        let (lo, hi) = (w[0], w[1]);
-        if hi <= lo {
-            continue;
+    let mut lo = x[0].min(y[0]);
+    loop {
+        // The CDFs at `lo`: how many values of each sample are at most `lo`.
+        while i < x.len() && x[i] <= lo {
+            i += 1;
         }
-        let fa = x.partition_point(|v| *v <= lo) as f64 / n;
-        let fb = y.partition_point(|v| *v <= lo) as f64 / m;
-        total += (fa - fb).abs() * (hi - lo);
+        while j < y.len() && y[j] <= lo {
+            j += 1;
+        }
+        let hi = match (x.get(i), y.get(j)) {
+            (Some(p), Some(q)) => p.min(*q),
+            (Some(p), None) => *p,
+            (None, Some(q)) => *q,
+            (None, None) => break,
+        };
+        total += (i as f64 / n - j as f64 / m).abs() * (hi - lo);
+        lo = hi;
     }
     Some(total)
 }
