@@ -157,13 +157,16 @@ def main():
     report(a, rows)
 
 
-# Where the time of a target not met goes, from `perf record` of the release build (2M orders).
+# Where the time of a target not met goes, from `perf record` of the release build (generation:
+# 2M orders; profiling: 10M orders, after the batched accumulators).
 GEN = ("one heap string per text value (malloc, realloc and free about 20 %), zstd about 15 %, "
        "Polars trying dictionaries for every string column about 6 %; one thread generates while "
        "one encodes")
-PROFILE = ("text statistics per value (shape, anomaly classes, number and date parsing; about 25 %), "
-           "sorting every numeric column for exact quantiles and samples (about 15 %), exact distinct "
-           "counts, Spearman ranks; columns in parallel on 2 cores, each column whole")
+PROFILE = ("per-value work on 2 cores: text statistics (anomaly classes, lengths, number and date "
+           "parsing about 9 %, shapes about 6 %), inserts into the exact distinct set of text "
+           "columns (about 9 %), radix sorts for quantiles and samples and Spearman ranks (about "
+           "15 %), exact sums (about 5 %), associations (about 5 %), Parquet decoding (about 4 %); "
+           "numeric columns kept whole for exact quantiles and tests")
 WHY = {
     "generate ≥ 4× numpy's rows/s": GEN,
     "generate ≥ tpchgen-cli's values/s": GEN,
@@ -171,10 +174,9 @@ WHY = {
     "extract unmasked ≥ 90 % of psql \\copy rows/s": ("every column is cast to text in SQL and decoded as one heap "
                                                      "buffer per cell; the PII scan, text statistics and the leak "
                                                      "guard read every value on one thread"),
-    "HMAC masking adds ≤ 15 %": ("the leak guard (about half, at the run above): values that share their first 8 bytes "
-                                 "(e-mails and names of one list) made chains that every new value walked; since fixed "
-                                 "(500k rows: 8.0 s to 4.2 s), then a rolling hash at every byte of every output text cell, "
-                                 "twice for a file read back; an HMAC-SHA256 per masked value"),
+    "HMAC masking adds ≤ 15 %": ("per masked value: an HMAC-SHA256, and the leak guard's rolling hash at every byte "
+                                 "of every output text cell, twice for a file read back (the guard's chain walk, half "
+                                 "of it before, was fixed after the previous table: +237 % then); not profiled since"),
     "extract memory bounded by the batch size": "about 90 bytes per distinct raw PII value (leak guard, distinct counts)",
     "profile 10M × 10 in ≤ 3 s": PROFILE,
     "profile ≥ 7× Python polars": PROFILE,

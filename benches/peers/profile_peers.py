@@ -26,9 +26,14 @@ def run_pandas(d):
         for c in df.columns:
             df[c].isna().sum()
             df[c].nunique()
-            if df[c].dtype == object:
-                df[c].value_counts().head(200)
-                df[c].dropna().str.len().describe()
+            s = df[c]
+            if s.dtype == object or pd.api.types.is_string_dtype(s):
+                s.value_counts().head(200)
+                # Object columns also hold decimals and dates; lengths are of the text values.
+                text = s.dropna()
+                if text.dtype == object:
+                    text = text[text.map(lambda v: isinstance(v, str))].astype(str)
+                text.str.len().describe()
 
 
 def run_ydata(d):
