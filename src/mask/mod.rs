@@ -800,6 +800,16 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// Without an offset the value is taken as UTC.
 pub(crate) fn parse_instant(s: &str) -> Option<i64> {
     let t = s.trim();
+    if let Some((local, offset)) = crate::spec::parse_iso(t) {
+        return Some(local - offset.unwrap_or(0) * 1_000_000);
+    }
+    parse_instant_by_format(t)
+}
+
+/// [`parse_instant`] by chrono's format interpreter: the reference the fast path must agree
+/// with, and the judge of every other form.
+fn parse_instant_by_format(s: &str) -> Option<i64> {
+    let t = s.trim();
     for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
         if let Ok(d) = chrono::DateTime::parse_from_str(t, fmt) {
             return Some(d.timestamp_micros());
@@ -910,6 +920,77 @@ fn same_row_check(t: &Table, raw: &RawTable, out: &[(String, Values)]) -> anyhow
 
 #[cfg(test)]
 mod tests {
+    /// The fast reader of the forms databases print reads every value as chrono's format
+    /// interpreter does, and leaves every other value to it.
+    #[test]
+    fn fast_timestamps_are_read_as_the_format_parser_reads_them() {
+        let dates = [
+            "2024-03-01",
+            "1969-12-31",
+            "0001-01-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-3-01",
+        ];
+        let times = [
+            "",
+            " 00:00:00",
+            "T23:59:59",
+            " 24:00:00",
+            " 12:60:00",
+            " 10:00:60",
+            " 9:00:00",
+            "T10:00",
+        ];
+        let fractions = [
+            "",
+            ".",
+            ".5",
+            ".123456",
+            ".1234567",
+            ".123456789",
+            ".1234567891",
+        ];
+        let offsets = [
+            "",
+            "Z",
+            "ZZ",
+            "+01",
+            "+0100",
+            "+01:00",
+            "-05:30",
+            "+1",
+            "+01:0",
+            "+24:00",
+            "-00",
+            " ",
+            "x",
+            "+01:00:00",
+        ];
+        let mut n = 0;
+        for d in dates {
+            for t in times {
+                for f in fractions {
+                    for o in offsets {
+                        let s = format!("{d}{t}{f}{o}");
+                        assert_eq!(
+                            super::parse_instant(&s),
+                            super::parse_instant_by_format(&s),
+                            "instant {s:?}"
+                        );
+                        assert_eq!(
+                            crate::spec::parse_timestamp(&s),
+                            crate::spec::parse_timestamp_by_format_for_tests(&s),
+                            "timestamp {s:?}"
+                        );
+                        n += usize::from(crate::spec::parse_iso(&s).is_some());
+                    }
+                }
+            }
+        }
+        assert!(n > 200, "the fast path took {n} values");
+    }
     use super::*;
 
     fn key() -> MaskKey {

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub(crate) use validate::parse_iso;
+#[cfg(test)]
+pub(crate) use validate::parse_timestamp_by_format_for_tests;
 pub use validate::{parse_duration, parse_timestamp, row_order};
 
 /// A validated domain spec.
