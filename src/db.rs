@@ -198,10 +198,7 @@ pub async fn connect(
         })?;
     let setup: Vec<String> = match (dialect, read_only) {
         (Dialect::Sqlite, true) => vec!["PRAGMA query_only = 1".into()],
-        (Dialect::Postgres, true) => vec![
-            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY".into(),
-            format!("SET statement_timeout = {}", timeout_s * 1000),
-        ],
+        (Dialect::Postgres, true) => postgres_read_only(timeout_s),
         (Dialect::MySql, true) => vec!["SET SESSION TRANSACTION READ ONLY".into()],
         (Dialect::MySql, false) => vec!["SET NAMES utf8mb4".into()],
         _ => vec![],
@@ -220,6 +217,41 @@ pub async fn connect(
         }
     }
     Ok((conn, dialect))
+}
+
+/// What makes a PostgreSQL session read-only and bounds each statement.
+fn postgres_read_only(timeout_s: u64) -> Vec<String> {
+    vec![
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY".into(),
+        format!("SET statement_timeout = {}", timeout_s * 1000),
+    ]
+}
+
+/// A second read-only session on a PostgreSQL source, on the native driver: rows are read
+/// through it with `COPY (query) TO STDOUT`, which the generic driver cannot run. Set up as
+/// [`connect`] sets up a read-only session.
+pub async fn connect_copy(
+    url: &str,
+    timeout_s: u64,
+) -> anyhow::Result<sqlx::postgres::PgConnection> {
+    let source = crate::secret::SourceUrl::new(url);
+    let opts: sqlx::postgres::PgConnectOptions = source
+        .expose()
+        .parse()
+        .with_context(|| format!("parsing the source URL {source}"))?;
+    let mut conn = tokio::time::timeout(Duration::from_secs(30), opts.connect())
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after 30 s connecting to {source}"))?
+        .map_err(|e| {
+            let hint = connection_hint(&e.to_string());
+            anyhow::Error::from(e).context(format!("connecting to {source}{hint}"))
+        })?;
+    for s in postgres_read_only(timeout_s) {
+        conn.execute(AssertSqlSafe(s.as_str()))
+            .await
+            .with_context(|| format!("preparing the session on {source}"))?;
+    }
+    Ok(conn)
 }
 
 /// Runs statements in one transaction.

@@ -17,6 +17,7 @@
 //!
 //! Rows reach the [`Sink`] in batches of a bounded size, never as whole tables.
 
+mod copy;
 mod files;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -82,7 +83,8 @@ pub fn is_files(source: &str) -> bool {
 
 /// Where raw rows come from: a database session, or files read whole.
 enum Reader {
-    Db(AnyConnection),
+    /// The session everything runs on, and for PostgreSQL a second one rows are copied through.
+    Db(AnyConnection, Option<sqlx::postgres::PgConnection>),
     Files(HashMap<String, files::FileTable>),
 }
 
@@ -113,7 +115,13 @@ pub async fn extract(
             let schema = introspect(&mut conn, dialect, db_schema, &mut statements)
                 .await
                 .with_context(|| format!("reading the schema of {}", db::redact_url(url)))?;
-            (Reader::Db(conn), dialect, schema)
+            let copy = match dialect {
+                Dialect::Postgres => {
+                    Some(db::connect_copy(url, spec.source.statement_timeout_s).await?)
+                }
+                _ => None,
+            };
+            (Reader::Db(conn, copy), dialect, schema)
         }
     };
     // From here on tables and columns go by their spec names; only SQL uses database names.
@@ -210,11 +218,12 @@ pub async fn extract(
                 files::take(files, t.db(), &db_cols)
                     .and_then(|cols| sample_file(&job, cols, &mut state, sink))
             }
-            Reader::Db(conn) if dialect == Dialect::Sqlite => {
+            Reader::Db(conn, _) if dialect == Dialect::Sqlite => {
                 sample_in_memory(conn, &job, &mut state, &mut statements, sink).await
             }
-            Reader::Db(conn) => {
-                sample_in_database(conn, &job, &mut state, &mut statements, sink).await
+            Reader::Db(conn, copy) => {
+                let copy = copy.as_mut();
+                sample_in_database(conn, copy, &job, &mut state, &mut statements, sink).await
             }
         }
         .with_context(|| format!("reading table `{}` from {}", t.name, db::redact_url(url)))?;
@@ -513,6 +522,7 @@ impl Sampler {
 /// aggregates computed by the database.
 async fn sample_in_database(
     conn: &mut AnyConnection,
+    copy: Option<&mut sqlx::postgres::PgConnection>,
     job: &TableJob<'_>,
     state: &mut SampleState,
     statements: &mut Vec<String>,
@@ -617,8 +627,20 @@ async fn sample_in_database(
         }
         _ => None,
     };
-    let sampled = fetch(conn, job, &sql, &mut |batch| sink.rows(batch)).await?;
-    statements.push(sql);
+    let sampled = match copy {
+        Some(pg) => {
+            let batch = || job.batch();
+            let (n, copy_sql) =
+                copy::fetch(pg, &sql, batch, job.batch_rows, &mut |b| sink.rows(b)).await?;
+            statements.push(copy_sql);
+            n
+        }
+        None => {
+            let n = fetch(conn, job, &sql, &mut |batch| sink.rows(batch)).await?;
+            statements.push(sql);
+            n
+        }
+    };
 
     let mut orphans = BTreeMap::new();
     for (c, rt, rc) in t.references() {
