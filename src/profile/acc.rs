@@ -95,7 +95,8 @@ impl ExactSum {
         // A double's exponent range bounds the list (about 40 terms); the cap is a backstop.
         while out.len() < 64 {
             let v = rest.value();
-            if v == 0.0 {
+            // A sum beyond the largest double has no list of doubles (see `Moments::exact`).
+            if v == 0.0 || !v.is_finite() {
                 break;
             }
             out.push(v);
@@ -200,15 +201,25 @@ impl Moments {
         self.variance().sqrt()
     }
 
+    /// Whether the mean and deviation can be read from the sums: no square overflowed and the
+    /// sum itself is a double (values beyond about 1.3e154 break one or the other; their
+    /// statistics are then taken from scaled values, see `column::stats_of_sorted`).
+    pub fn exact(&self) -> bool {
+        !self.overflow && self.sum.value().is_finite()
+    }
+
     pub fn sums(&self) -> Sums {
+        if !self.exact() {
+            return Sums {
+                sum: vec![],
+                sum_sq: vec![],
+                overflow: true,
+            };
+        }
         Sums {
             sum: self.sum.canonical(),
-            sum_sq: if self.overflow {
-                vec![]
-            } else {
-                self.sum_sq.canonical()
-            },
-            overflow: self.overflow,
+            sum_sq: self.sum_sq.canonical(),
+            overflow: false,
         }
     }
 

@@ -479,12 +479,25 @@ pub fn stats_of_sorted(sorted: &[f64], moments: &Moments, k: u64) -> Option<Nume
         return None;
     }
     let (lo, hi) = (sorted[k - 1], sorted[sorted.len() - k]);
+    let (mean, std) = if moments.exact() {
+        (moments.mean(), moments.std())
+    } else {
+        // Squares (or the sum) beyond the largest double: the same exact sums over the values
+        // scaled by a power of two (exact, but for values below about 1e-143, whose share of
+        // such a column's moments is nil), in sorted order, so still the same for any batches.
+        const SCALE: i32 = 600;
+        let mut m = Moments::default();
+        let down = 2f64.powi(-SCALE);
+        sorted.iter().for_each(|v| m.add(v * down));
+        let up = 2f64.powi(SCALE);
+        (m.mean() * up, (m.std() * up).min(f64::MAX))
+    };
     Some(NumericStats {
         count: sorted.len() as u64,
         min: lo,
         max: hi,
-        mean: moments.mean(),
-        std: moments.std(),
+        mean,
+        std,
         quantiles: super::QUANTILES
             .iter()
             .map(|q| (*q, super::quantile_sorted(sorted, *q).clamp(lo, hi)))

@@ -225,7 +225,7 @@ fn merge_numeric(
     // Exact sums in both parts give the whole's mean and deviation to the bit; older profiles
     // merge by Chan et al.'s formula.
     let exact = match (&a.sums, &b.sums) {
-        (Some(x), Some(y)) => {
+        (Some(x), Some(y)) if !x.overflow && !y.overflow => {
             let mut m = Moments::from_sums(a.count, x);
             m.merge(&Moments::from_sums(b.count, y));
             Some(m)
@@ -234,10 +234,16 @@ fn merge_numeric(
     };
     let (na, nb) = (a.count as f64, b.count as f64);
     let n = na + nb;
-    let delta = b.mean - a.mean;
-    let mean = a.mean + delta * nb / n;
-    let m2 = a.std.powi(2) * (na - 1.0).max(0.0)
-        + b.std.powi(2) * (nb - 1.0).max(0.0)
+    // Figures beyond about 1e150 are scaled down first, so that their squares stay doubles.
+    let big = [a.mean.abs(), b.mean.abs(), a.std, b.std]
+        .into_iter()
+        .fold(0.0, f64::max);
+    let s = if big > 1e150 { big } else { 1.0 };
+    let (ma, mb, sa, sb) = (a.mean / s, b.mean / s, a.std / s, b.std / s);
+    let delta = mb - ma;
+    let mean = (ma + delta * nb / n) * s;
+    let m2 = sa.powi(2) * (na - 1.0).max(0.0)
+        + sb.powi(2) * (nb - 1.0).max(0.0)
         + delta * delta * na * nb / n;
     let (min, max) = (a.min.min(b.min), a.max.max(b.max));
     let quantiles = a
@@ -255,7 +261,7 @@ fn merge_numeric(
         mean: exact.as_ref().map_or(mean, Moments::mean),
         std: match &exact {
             Some(m) => m.std(),
-            None if n > 1.0 => (m2 / (n - 1.0)).sqrt(),
+            None if n > 1.0 => ((m2 / (n - 1.0)).sqrt() * s).min(f64::MAX),
             None => 0.0,
         },
         quantiles,

@@ -391,3 +391,65 @@ x = { gen = "float", min = 0, max = 6 }
         assert_eq!(col("x")["nulls"], 30, "batch {batch}");
     }
 }
+
+/// Values whose squares are beyond the largest double (1e200) still give a finite mean and
+/// deviation, the same for any batch size, in a profile that reads back (`drift`, `merge`):
+/// JSON has no infinity, and a `null` deviation would make the profile unreadable.
+#[test]
+fn huge_values_give_profiles_that_read_back() {
+    let w = Workdir::new();
+    let spec = w.write(
+        "huge.toml",
+        r#"[domain]
+name = "huge"
+seed = 1
+[tables.t]
+rows = 50
+[tables.t.columns]
+id = { gen = "sequence" }
+x = { gen = "float", min = 0, max = 6 }
+"#,
+    );
+    // x = (i % 5) * 1e200: mean 2e200, sample deviation about 1.43e200.
+    let url = w.sqlite(
+        "huge.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, x REAL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+         INSERT INTO t SELECT i, (i % 5) * 1e200 FROM n;",
+    );
+    assert_eq!(w.extract(&spec, &url, "prod").code, 0);
+    let spec = spec.to_str().unwrap();
+    let mut seen = Vec::new();
+    for batch in ["7", "1000"] {
+        let out = format!("p{batch}.json");
+        let r = w.run(&[
+            "profile",
+            "prod",
+            "--spec",
+            spec,
+            "--out",
+            &out,
+            "--batch-rows",
+            batch,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let p = profile_json(&w, &out);
+        let x = &p["tables"][0]["columns"][1]["numeric"];
+        let (mean, std) = (x["mean"].as_f64().unwrap(), x["std"].as_f64().unwrap());
+        assert!((mean / 2e200 - 1.0).abs() < 1e-12, "mean {mean}");
+        // statistics.stdev([k * 1e200 for k in [0, 1, 2, 3, 4] * 10]) = 1.4285714285714286e200
+        assert!(
+            (std / 1.4285714285714286e200 - 1.0).abs() < 1e-12,
+            "std {std}"
+        );
+        // The numbers only: a production sketch is keyed by this run's ephemeral masking key.
+        seen.push(x.clone());
+        let r = w.run(&["drift", &out, &out, "--spec", spec]);
+        assert_eq!(r.code, 0, "the profile reads back: {}", r.all());
+    }
+    assert_eq!(seen[0], seen[1], "batches of 7 and of 1000 rows");
+    let r = w.run(&["merge", "p7.json", "p1000.json", "--out", "m.json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let m = w.json("m.json");
+    assert!(m["tables"][0]["columns"][1]["numeric"]["std"].is_f64());
+}
