@@ -10,26 +10,24 @@ use sqlx::postgres::PgConnection;
 
 use crate::mask::RawTable;
 
-/// Splits COPY text output into rows of cells. Chunks may end anywhere, inside a row or a
-/// cell; a row is parsed once its newline has arrived.
+/// Splits COPY text output into lines, one a row. Chunks may end anywhere, inside a row or a
+/// cell; a row is handed on once its newline has arrived.
 pub struct CopyRows {
-    columns: usize,
     pending: Vec<u8>,
 }
 
 impl CopyRows {
-    pub fn new(columns: usize) -> CopyRows {
+    pub fn new() -> CopyRows {
         CopyRows {
-            columns,
             pending: Vec::new(),
         }
     }
 
-    /// Adds a chunk of the stream and calls `row` for each row it completes.
+    /// Adds a chunk of the stream and calls `row` with each line it completes.
     pub fn push(
         &mut self,
         chunk: &[u8],
-        row: &mut dyn FnMut(Vec<Option<Vec<u8>>>) -> anyhow::Result<()>,
+        row: &mut dyn FnMut(&[u8]) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let mut data = chunk;
         let carried;
@@ -40,7 +38,7 @@ impl CopyRows {
         }
         let mut start = 0;
         while let Some(end) = memchr(b'\n', &data[start..]) {
-            row(parse_row(&data[start..start + end], self.columns)?)?;
+            row(&data[start..start + end])?;
             start += end + 1;
         }
         self.pending = data[start..].to_vec();
@@ -60,34 +58,34 @@ fn memchr(b: u8, s: &[u8]) -> Option<usize> {
     s.iter().position(|x| *x == b)
 }
 
-/// One line of COPY text: cells separated by tabs, `\N` for NULL, backslash escapes.
-fn parse_row(line: &[u8], columns: usize) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
-    // Columns past the first `columns` (a sampled union's ordering keys) are not cells.
-    let cells: Vec<Option<Vec<u8>>> = line
-        .split(|b| *b == b'\t')
-        .take(columns)
-        .map(parse_cell)
-        .collect();
-    if cells.len() != columns {
+/// One line of COPY text into the next row of `raw`: cells separated by tabs, `\N` for NULL,
+/// backslash escapes undone in `scratch`. Columns past `raw`'s (a sampled union's ordering
+/// keys) are not cells. A line with too few cells adds nothing and is an error.
+pub fn parse_row(line: &[u8], raw: &mut RawTable, scratch: &mut Vec<u8>) -> anyhow::Result<()> {
+    let columns = raw.columns().len();
+    let cells = line.iter().filter(|b| **b == b'\t').count() + 1;
+    if cells < columns {
         // The count only: a cell's text is a raw value and never goes into a message.
-        anyhow::bail!(
-            "a COPY row has {} cells where {columns} columns were selected",
-            cells.len()
-        );
+        anyhow::bail!("a COPY row has {cells} cells where {columns} columns were selected");
     }
-    Ok(cells)
+    for (i, field) in line.split(|b| *b == b'\t').take(columns).enumerate() {
+        if field == b"\\N" {
+            raw.push_cell(i, None);
+        } else if !field.contains(&b'\\') {
+            raw.push_cell(i, Some(field));
+        } else {
+            unescape(field, scratch);
+            raw.push_cell(i, Some(scratch));
+        }
+    }
+    raw.end_row();
+    Ok(())
 }
 
-/// A cell's bytes with COPY's escapes undone (PostgreSQL's text format: `\b \f \n \r \t \v \\`,
-/// octal `\NNN` and hex `\xHH`; any other escaped character stands for itself).
-fn parse_cell(field: &[u8]) -> Option<Vec<u8>> {
-    if field == b"\\N" {
-        return None;
-    }
-    if !field.contains(&b'\\') {
-        return Some(field.to_vec());
-    }
-    let mut out = Vec::with_capacity(field.len());
+/// A cell's bytes with COPY's escapes undone into `out` (PostgreSQL's text format: `\b \f \n
+/// \r \t \v \\`, octal `\NNN` and hex `\xHH`; any other escaped character stands for itself).
+fn unescape(field: &[u8], out: &mut Vec<u8>) {
+    out.clear();
     let mut i = 0;
     while i < field.len() {
         let c = field[i];
@@ -128,7 +126,6 @@ fn parse_cell(field: &[u8]) -> Option<Vec<u8>> {
             other => out.push(other),
         }
     }
-    Some(out)
 }
 
 /// Runs `COPY (sql) TO STDOUT` and hands its rows to `each` in batches of `batch_rows` (always
@@ -141,14 +138,14 @@ pub async fn fetch(
     each: &mut (dyn FnMut(RawTable) -> anyhow::Result<()> + Send),
 ) -> anyhow::Result<(u64, String)> {
     let statement = format!("COPY ({sql}) TO STDOUT");
-    let columns = batch().columns().len();
     let mut stream = conn.copy_out_raw(&statement).await?;
-    let mut rows = CopyRows::new(columns);
+    let mut rows = CopyRows::new();
     let mut raw = batch();
+    let mut scratch = Vec::new();
     let (mut read, mut handed) = (0u64, false);
     while let Some(chunk) = stream.try_next().await? {
-        rows.push(&chunk, &mut |cells| {
-            raw.push_row(cells);
+        rows.push(&chunk, &mut |line| {
+            parse_row(line, &mut raw, &mut scratch)?;
             read += 1;
             if raw.rows() >= batch_rows {
                 each(std::mem::replace(&mut raw, batch()))?;
@@ -168,18 +165,26 @@ pub async fn fetch(
 mod tests {
     use super::*;
 
+    /// Every row of a stream cut into `chunks`, read back through the key columns (the only
+    /// cells extraction may read).
     fn all(chunks: &[&[u8]], columns: usize) -> Vec<Vec<Option<Vec<u8>>>> {
-        let mut out = Vec::new();
-        let mut r = CopyRows::new(columns);
+        let names: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut raw = RawTable::new("t", &names, &names);
+        let mut scratch = Vec::new();
+        let mut r = CopyRows::new();
         for c in chunks {
-            r.push(c, &mut |row| {
-                out.push(row);
-                Ok(())
-            })
-            .expect("rows");
+            r.push(c, &mut |line| parse_row(line, &mut raw, &mut scratch))
+                .expect("rows");
         }
         r.finish().expect("complete");
-        out
+        (0..raw.rows())
+            .map(|i| {
+                (0..columns)
+                    .map(|c| raw.key_cells(c).and_then(|v| v.get(i)).map(<[u8]>::to_vec))
+                    .collect()
+            })
+            .collect()
     }
 
     #[test]
@@ -200,24 +205,18 @@ mod tests {
             let (a, b) = stream.split_at(cut);
             assert_eq!(all(&[a, b], 3), want, "cut at {cut}");
         }
+        // Ordering columns past the selected ones are not cells.
+        assert_eq!(all(&[b"a\tkey\n"], 1), vec![vec![Some(b"a".to_vec())]]);
     }
 
     #[test]
     fn a_row_of_the_wrong_width_or_a_cut_stream_is_an_error() {
-        let mut r = CopyRows::new(2);
-        let err = r
-            .push(b"secret-value\n", &mut |_| Ok(()))
+        let mut raw = RawTable::new("t", &["a", "b"], &[]);
+        let err = parse_row(b"secret-value", &mut raw, &mut Vec::new())
             .expect_err("one cell for two columns");
-        let mut extra = Vec::new();
-        CopyRows::new(1)
-            .push(b"a\tkey\n", &mut |row| {
-                extra.push(row);
-                Ok(())
-            })
-            .expect("ordering columns past the cells are left out");
-        assert_eq!(extra, vec![vec![Some(b"a".to_vec())]]);
         assert!(!err.to_string().contains("secret"), "{err}");
-        let mut r = CopyRows::new(1);
+        assert_eq!(raw.rows(), 0, "nothing of the short row was added");
+        let mut r = CopyRows::new();
         r.push(b"1\n2", &mut |_| Ok(())).expect("one row");
         assert!(r.finish().is_err(), "the stream ended inside a row");
     }

@@ -471,12 +471,12 @@ impl Sampler {
         });
         let mut keep = Vec::with_capacity(raw.rows());
         for i in 0..raw.rows() {
-            let key = key_cells.and_then(|c| c[i].as_deref());
+            let key = key_cells.and_then(|c| c.get(i));
             let position = (self.seen + i).to_le_bytes();
             let sampled = sample_hash(job.spec.seed, &t.name, key.unwrap_or(&position)) < self.rate;
             let k = match follow {
                 None => sampled,
-                Some((cells, parent)) => match cells[i].as_deref() {
+                Some((cells, parent)) => match cells.get(i) {
                     Some(fk) if state.kept_keys[parent].contains(fk) => true,
                     Some(fk) if !state.all_keys[parent].contains(fk) => sampled,
                     Some(_) => false,

@@ -28,7 +28,7 @@ use polars::prelude::DataFrame;
 
 pub use key::MaskKey;
 pub use leak::LeakGuard;
-pub use raw::{RawColumn, RawTable};
+pub use raw::{Cells, RawColumn, RawTable};
 
 use crate::dataset::ExtractedColumn;
 use crate::frame::{self, Values};
@@ -225,12 +225,7 @@ impl<'a> Masker<'a> {
             let h = &self.hasher;
             // The batch's own inputs count before it is masked: a pseudonym avoids them too.
             if let Some((inputs, _)) = &mut st.distinct {
-                inputs.extend(
-                    rc.cells()
-                        .iter()
-                        .flatten()
-                        .map(|b| h.hash_one(b.as_slice())),
-                );
+                inputs.extend(rc.cells().iter().flatten().map(|b| h.hash_one(b)));
             }
             let entity = entity_cells(t, c, &raw)?;
             let inputs = st.distinct.as_ref().map(|d| &d.0);
@@ -251,8 +246,7 @@ impl<'a> Masker<'a> {
                     .cells()
                     .iter()
                     .map(|v| {
-                        v.as_deref()
-                            .map(|b| text(b))
+                        v.map(|b| text(b))
                             .filter(|t| {
                                 let own = st.declared.matches(t);
                                 st.declared_format_rows += u64::from(own);
@@ -485,11 +479,7 @@ fn policy_name(p: &PiiScanPolicy) -> &'static str {
 }
 
 /// The raw cells naming each row's entity, for `shift_dates`.
-fn entity_cells<'a>(
-    t: &Table,
-    c: &Column,
-    raw: &'a RawTable,
-) -> anyhow::Result<Option<&'a [Option<Vec<u8>>]>> {
+fn entity_cells<'a>(t: &Table, c: &Column, raw: &'a RawTable) -> anyhow::Result<Option<Cells<'a>>> {
     if c.mask != MaskMethod::ShiftDates {
         return Ok(None);
     }
@@ -527,7 +517,7 @@ fn mask_column(
     c: &Column,
     ct: ColumnType,
     rc: &RawColumn,
-    entity: Option<&[Option<Vec<u8>>]>,
+    entity: Option<Cells<'_>>,
     key: &MaskKey,
     ff1: &Ff1,
     avoid: &dyn Fn(&str) -> bool,
@@ -604,10 +594,7 @@ fn mask_column(
             // A row without an entity gets an offset of its own (keyed by nothing shared), so
             // it still moves.
             let offset = |i: usize| {
-                let e = entity
-                    .and_then(|e| e.get(i))
-                    .and_then(|e| e.as_deref())
-                    .unwrap_or(b"\0no-entity");
+                let e = entity.and_then(|e| e.get(i)).unwrap_or(b"\0no-entity");
                 methods::date_offset(key, e, o.max_days)
             };
             let instant = if ct.logical.is_temporal() {
@@ -640,14 +627,14 @@ fn mask_column(
         MaskMethod::Pseudonym => Values::Text(
             cells
                 .iter()
-                .map(|v| v.as_deref().map(|b| methods::pseudonym(key, b, avoid)))
+                .map(|v| v.map(|b| methods::pseudonym(key, b, avoid)))
                 .collect(),
         ),
         MaskMethod::FormatPreserving => Values::Text(
             cells
                 .iter()
                 .map(|v| {
-                    let s = text(v.as_deref()?);
+                    let s = text(v?);
                     match ff1.encrypt(&s) {
                         Ok(x) => Some(x),
                         Err(FpeError::DomainTooSmall) => {
@@ -661,13 +648,13 @@ fn mask_column(
         MaskMethod::Hash => Values::Text(
             cells
                 .iter()
-                .map(|v| v.as_deref().map(|b| methods::hash(key, b)))
+                .map(|v| v.map(|b| methods::hash(key, b)))
                 .collect(),
         ),
         MaskMethod::HashEmail => Values::Text(
             cells
                 .iter()
-                .map(|v| v.as_deref().map(|b| methods::hash_email(key, b)))
+                .map(|v| v.map(|b| methods::hash_email(key, b)))
                 .collect(),
         ),
     };
@@ -681,13 +668,13 @@ fn mask_column(
 /// Raw cells read as the column's type; a value that does not parse is null and counted.
 /// Each engine's text form is accepted: booleans as `t`/`f`, `true`/`false`, `1`/`0`, `yes`/`no`;
 /// decimals exactly at the declared scale; instants with an offset normalised to UTC.
-fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values {
+fn typed(ct: ColumnType, cells: Cells<'_>, errors: &mut u64) -> Values {
     match ct.logical {
         LogicalType::Bool => Values::Bool(
             cells
                 .iter()
                 .map(|v| {
-                    let parsed = parse_bool(&text(v.as_deref()?));
+                    let parsed = parse_bool(&text(v?));
                     *errors += parsed.is_none() as u64;
                     parsed
                 })
@@ -699,8 +686,8 @@ fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values 
                 cells
                     .iter()
                     .map(|v| {
-                        let parsed = parse_int(&text(v.as_deref()?))
-                            .filter(|x| (-lim..lim).contains(&i128::from(*x)));
+                        let parsed =
+                            parse_int(&text(v?)).filter(|x| (-lim..lim).contains(&i128::from(*x)));
                         *errors += parsed.is_none() as u64;
                         parsed
                     })
@@ -711,7 +698,7 @@ fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values 
             cells
                 .iter()
                 .map(|v| {
-                    let parsed = text(v.as_deref()?)
+                    let parsed = text(v?)
                         .trim()
                         .parse::<f64>()
                         .ok()
@@ -727,8 +714,8 @@ fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values 
                 values: cells
                     .iter()
                     .map(|v| {
-                        let parsed = frame::parse_decimal(&text(v.as_deref()?), ct.scale)
-                            .filter(|x| x.abs() < limit);
+                        let parsed =
+                            frame::parse_decimal(&text(v?), ct.scale).filter(|x| x.abs() < limit);
                         *errors += parsed.is_none() as u64;
                         parsed
                     })
@@ -742,7 +729,7 @@ fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values 
                 .iter()
                 .map(|v| {
                     // A date is a midnight; a time of day is not a date.
-                    let parsed = parse_instant(&text(v.as_deref()?))
+                    let parsed = parse_instant(&text(v?))
                         .filter(|t| t.rem_euclid(DAY_US) == 0)
                         .map(|t| t.div_euclid(DAY_US) as i32);
                     *errors += parsed.is_none() as u64;
@@ -754,7 +741,7 @@ fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values 
             let v: Vec<Option<i64>> = cells
                 .iter()
                 .map(|v| {
-                    let parsed = parse_instant(&text(v.as_deref()?));
+                    let parsed = parse_instant(&text(v?));
                     *errors += parsed.is_none() as u64;
                     parsed
                 })
@@ -769,7 +756,7 @@ fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values 
             cells
                 .iter()
                 .map(|v| {
-                    let parsed = parse_uuid(&text(v.as_deref()?));
+                    let parsed = parse_uuid(&text(v?));
                     *errors += parsed.is_none() as u64;
                     parsed
                 })
@@ -778,7 +765,7 @@ fn typed(ct: ColumnType, cells: &[Option<Vec<u8>>], errors: &mut u64) -> Values 
         LogicalType::Text => Values::Text(
             cells
                 .iter()
-                .map(|v| v.as_deref().map(|b| text(b).into_owned()))
+                .map(|v| v.map(|b| text(b).into_owned()))
                 .collect(),
         ),
     }

@@ -18,7 +18,71 @@ pub struct RawColumn {
     name: String,
     /// Sampling may read this column (a key or a foreign key).
     key: bool,
-    cells: Vec<Option<Vec<u8>>>,
+    /// Every cell's bytes, one after another: one buffer a column, not one a cell.
+    bytes: Vec<u8>,
+    /// Where each cell ends in `bytes`.
+    ends: Vec<usize>,
+    /// Whether each cell holds a value (NULL otherwise).
+    present: Vec<bool>,
+}
+
+/// A column's cells, read in place: `None` for NULL, else the bytes the database returned.
+#[derive(Clone, Copy)]
+pub struct Cells<'a> {
+    bytes: &'a [u8],
+    ends: &'a [usize],
+    present: &'a [bool],
+}
+
+impl<'a> Cells<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Cell `i`; `None` for NULL or past the end.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        if !*self.present.get(i)? {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.bytes[start..self.ends[i]])
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Option<&'a [u8]>> + 'a {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+}
+
+impl RawColumn {
+    fn empty(name: &str, key: bool) -> RawColumn {
+        RawColumn {
+            name: name.to_string(),
+            key,
+            bytes: Vec::new(),
+            ends: Vec::new(),
+            present: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, cell: Option<&[u8]>) {
+        if let Some(b) = cell {
+            self.bytes.extend_from_slice(b);
+        }
+        self.ends.push(self.bytes.len());
+        self.present.push(cell.is_some());
+    }
+
+    fn view(&self) -> Cells<'_> {
+        Cells {
+            bytes: &self.bytes,
+            ends: &self.ends,
+            present: &self.present,
+        }
+    }
 }
 
 impl RawTable {
@@ -28,11 +92,7 @@ impl RawTable {
             name: name.to_string(),
             columns: columns
                 .iter()
-                .map(|c| RawColumn {
-                    name: c.to_string(),
-                    key: keys.contains(c),
-                    cells: Vec::new(),
-                })
+                .map(|c| RawColumn::empty(c, keys.contains(c)))
                 .collect(),
             rows: 0,
         }
@@ -41,8 +101,19 @@ impl RawTable {
     pub(crate) fn push_row(&mut self, cells: Vec<Option<Vec<u8>>>) {
         debug_assert_eq!(cells.len(), self.columns.len());
         for (col, cell) in self.columns.iter_mut().zip(cells) {
-            col.cells.push(cell);
+            col.push(cell.as_deref());
         }
+        self.rows += 1;
+    }
+
+    /// Adds the next cell of column `col`; a row is complete once [`RawTable::end_row`] is
+    /// called after a cell of every column.
+    pub(crate) fn push_cell(&mut self, col: usize, cell: Option<&[u8]>) {
+        self.columns[col].push(cell);
+    }
+
+    pub(crate) fn end_row(&mut self) {
+        debug_assert!(self.columns.iter().all(|c| c.ends.len() == self.rows + 1));
         self.rows += 1;
     }
 
@@ -63,26 +134,24 @@ impl RawTable {
     }
 
     /// The cells of a key column, for sampling; `None` for any column not declared a key.
-    pub(crate) fn key_cells(&self, col: usize) -> Option<&[Option<Vec<u8>>]> {
+    pub(crate) fn key_cells(&self, col: usize) -> Option<Cells<'_>> {
         let c = self.columns.get(col)?;
-        c.key.then_some(c.cells.as_slice())
+        c.key.then(|| c.view())
     }
 
     /// The rows whose `keep` flag is set.
     pub(crate) fn filter(self, keep: &[bool]) -> RawTable {
         let columns = self
             .columns
-            .into_iter()
-            .map(|c| RawColumn {
-                name: c.name,
-                key: c.key,
-                cells: c
-                    .cells
-                    .into_iter()
-                    .zip(keep)
-                    .filter(|(_, k)| **k)
-                    .map(|(v, _)| v)
-                    .collect(),
+            .iter()
+            .map(|c| {
+                let mut out = RawColumn::empty(&c.name, c.key);
+                for (cell, k) in c.view().iter().zip(keep) {
+                    if *k {
+                        out.push(cell);
+                    }
+                }
+                out
             })
             .collect();
         RawTable {
@@ -99,8 +168,8 @@ impl RawColumn {
     }
 
     /// The raw cells: masking code only.
-    pub(in crate::mask) fn cells(&self) -> &[Option<Vec<u8>>] {
-        &self.cells
+    pub(in crate::mask) fn cells(&self) -> Cells<'_> {
+        self.view()
     }
 }
 
@@ -122,7 +191,7 @@ impl std::fmt::Debug for RawColumn {
             f,
             "RawColumn({}: {} cells, values withheld)",
             self.name,
-            self.cells.len()
+            self.ends.len()
         )
     }
 }
