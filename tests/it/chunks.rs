@@ -336,23 +336,12 @@ fn profiles_are_the_same_for_any_batch_size() {
 #[test]
 fn distinct_counts_stay_exact_beyond_double_precision() {
     let w = Workdir::new();
-    let spec = w.write(
-        "big.toml",
-        r#"[domain]
-name = "big"
-seed = 1
-[tables.t]
-rows = 300
-[tables.t.columns]
-id = { gen = "sequence" }
-big = { gen = "int", min = 0, max = 40 }
-x = { gen = "float", min = 0, max = 6 }
-"#,
-    );
     // Rows 251..300 hold 2^60 + (i % 7): seven integers, one double (doubles there are 256
     // apart). Rows 1..250 hold i % 40. `x` has 13 values, and nulls.
-    let url = w.sqlite(
-        "big.sqlite",
+    let spec = extracted_table(
+        &w,
+        300,
+        "big = { gen = \"int\", min = 0, max = 40 }\nx = { gen = \"float\", min = 0, max = 6 }",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, big INTEGER, x REAL);
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
          INSERT INTO t SELECT i,
@@ -360,22 +349,8 @@ x = { gen = "float", min = 0, max = 6 }
            CASE WHEN i % 10 = 0 THEN NULL ELSE (i % 13) * 0.5 END
          FROM n;",
     );
-    let r = w.extract(&spec, &url, "prod");
-    assert_eq!(r.code, 0, "{}", r.all());
     for batch in ["7", "1000"] {
-        let out = format!("p{batch}.json");
-        let r = w.run(&[
-            "profile",
-            "prod",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--out",
-            &out,
-            "--batch-rows",
-            batch,
-        ]);
-        assert_eq!(r.code, 0, "{}", r.all());
-        let p = w.json(&out);
+        let p = profile_at(&w, &spec, batch);
         let col = |name: &str| {
             p["tables"][0]["columns"]
                 .as_array()
@@ -392,48 +367,57 @@ x = { gen = "float", min = 0, max = 6 }
     }
 }
 
+/// A one-table spec (`t`: an `id` sequence, then `columns`, given `rows`) and its production in
+/// SQLite, made by `sql` and extracted to `prod`; the spec's path.
+fn extracted_table(w: &Workdir, rows: u32, columns: &str, sql: &'static str) -> String {
+    let spec = w.write(
+        "t.toml",
+        &format!(
+            "[domain]\nname = \"t\"\nseed = 1\n[tables.t]\nrows = {rows}\n[tables.t.columns]\n\
+             id = {{ gen = \"sequence\" }}\n{columns}\n"
+        ),
+    );
+    let url = w.sqlite("t.sqlite", sql);
+    let r = w.extract(&spec, &url, "prod");
+    assert_eq!(r.code, 0, "{}", r.all());
+    spec.to_str().unwrap().to_string()
+}
+
+/// The profile of `prod` at a batch size, written to `p{batch}.json`, without its timestamp.
+fn profile_at(w: &Workdir, spec: &str, batch: &str) -> serde_json::Value {
+    let out = format!("p{batch}.json");
+    let r = w.run(&[
+        "profile",
+        "prod",
+        "--spec",
+        spec,
+        "--out",
+        &out,
+        "--batch-rows",
+        batch,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    profile_json(w, &out)
+}
+
 /// Values whose squares are beyond the largest double (1e200) still give a finite mean and
 /// deviation, the same for any batch size, in a profile that reads back (`drift`, `merge`):
 /// JSON has no infinity, and a `null` deviation would make the profile unreadable.
 #[test]
 fn huge_values_give_profiles_that_read_back() {
     let w = Workdir::new();
-    let spec = w.write(
-        "huge.toml",
-        r#"[domain]
-name = "huge"
-seed = 1
-[tables.t]
-rows = 50
-[tables.t.columns]
-id = { gen = "sequence" }
-x = { gen = "float", min = 0, max = 6 }
-"#,
-    );
     // x = (i % 5) * 1e200: mean 2e200, sample deviation about 1.43e200.
-    let url = w.sqlite(
-        "huge.sqlite",
+    let spec = extracted_table(
+        &w,
+        50,
+        "x = { gen = \"float\", min = 0, max = 6 }",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, x REAL);
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
          INSERT INTO t SELECT i, (i % 5) * 1e200 FROM n;",
     );
-    assert_eq!(w.extract(&spec, &url, "prod").code, 0);
-    let spec = spec.to_str().unwrap();
     let mut seen = Vec::new();
     for batch in ["7", "1000"] {
-        let out = format!("p{batch}.json");
-        let r = w.run(&[
-            "profile",
-            "prod",
-            "--spec",
-            spec,
-            "--out",
-            &out,
-            "--batch-rows",
-            batch,
-        ]);
-        assert_eq!(r.code, 0, "{}", r.all());
-        let p = profile_json(&w, &out);
+        let p = profile_at(&w, &spec, batch);
         let x = &p["tables"][0]["columns"][1]["numeric"];
         let (mean, std) = (x["mean"].as_f64().unwrap(), x["std"].as_f64().unwrap());
         assert!((mean / 2e200 - 1.0).abs() < 1e-12, "mean {mean}");
@@ -444,7 +428,8 @@ x = { gen = "float", min = 0, max = 6 }
         );
         // The numbers only: a production sketch is keyed by this run's ephemeral masking key.
         seen.push(x.clone());
-        let r = w.run(&["drift", &out, &out, "--spec", spec]);
+        let out = format!("p{batch}.json");
+        let r = w.run(&["drift", &out, &out, "--spec", &spec]);
         assert_eq!(r.code, 0, "the profile reads back: {}", r.all());
     }
     assert_eq!(seen[0], seen[1], "batches of 7 and of 1000 rows");
