@@ -185,17 +185,7 @@ pub async fn connect(
     let opts: AnyConnectOptions = url
         .parse()
         .with_context(|| format!("parsing the source URL {source}"))?;
-    let mut conn = tokio::time::timeout(Duration::from_secs(30), opts.connect())
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "timed out after 30 s connecting to {source}: is the server up and the host and port right?"
-            )
-        })?
-        .map_err(|e| {
-            let hint = connection_hint(&e.to_string());
-            anyhow::Error::from(e).context(format!("connecting to {source}{hint}"))
-        })?;
+    let mut conn = within_30_s(&source, opts.connect()).await?;
     let setup: Vec<String> = match (dialect, read_only) {
         (Dialect::Sqlite, true) => vec!["PRAGMA query_only = 1".into()],
         (Dialect::Postgres, true) => postgres_read_only(timeout_s),
@@ -219,6 +209,25 @@ pub async fn connect(
     Ok((conn, dialect))
 }
 
+/// A connection being opened, given 30 s; errors name the source with its secrets removed,
+/// plus a hint at the usual cause.
+async fn within_30_s<C>(
+    source: &crate::secret::SourceUrl,
+    connecting: impl std::future::Future<Output = Result<C, sqlx::Error>>,
+) -> anyhow::Result<C> {
+    tokio::time::timeout(Duration::from_secs(30), connecting)
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "timed out after 30 s connecting to {source}: is the server up and the host and port right?"
+            )
+        })?
+        .map_err(|e| {
+            let hint = connection_hint(&e.to_string());
+            anyhow::Error::from(e).context(format!("connecting to {source}{hint}"))
+        })
+}
+
 /// What makes a PostgreSQL session read-only and bounds each statement.
 fn postgres_read_only(timeout_s: u64) -> Vec<String> {
     vec![
@@ -239,13 +248,7 @@ pub async fn connect_copy(
         .expose()
         .parse()
         .with_context(|| format!("parsing the source URL {source}"))?;
-    let mut conn = tokio::time::timeout(Duration::from_secs(30), opts.connect())
-        .await
-        .map_err(|_| anyhow::anyhow!("timed out after 30 s connecting to {source}"))?
-        .map_err(|e| {
-            let hint = connection_hint(&e.to_string());
-            anyhow::Error::from(e).context(format!("connecting to {source}{hint}"))
-        })?;
+    let mut conn = within_30_s(&source, opts.connect()).await?;
     for s in postgres_read_only(timeout_s) {
         conn.execute(AssertSqlSafe(s.as_str()))
             .await

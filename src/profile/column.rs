@@ -132,8 +132,7 @@ impl<'a> ColumnAcc<'a> {
             rows: 0,
             nulls: 0,
             distinct: DistinctSet::default(),
-            by_sort: (mask == MaskMethod::Keep && ty.is_measured() && exact_key(dtype).is_some())
-                .then_some([false; 3]),
+            by_sort: (measured.is_some() && exact_key(dtype).is_some()).then_some([false; 3]),
             sketch: DistinctBuilder::new(mask_key),
             measured,
             text,
@@ -334,10 +333,9 @@ impl<'a> ColumnAcc<'a> {
             let values = m.values;
             if m.range.is_some() {
                 cp.out_of_range = Some(m.outside);
-                if m.outside > 0 {
-                    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-                    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    cp.range_hint = Some(super::range_hint(min, max, temporal));
+                if let (true, Some(min), Some(max)) = (m.outside > 0, values.first(), values.last())
+                {
+                    cp.range_hint = Some(super::range_hint(*min, *max, temporal));
                 }
             }
             out.aligned = m.aligned;
@@ -346,7 +344,9 @@ impl<'a> ColumnAcc<'a> {
                 cp.calendar = Some(sketch::CalendarCounts::of(&values, k));
             }
             for (v, label) in super::sentinel_candidates(temporal) {
-                let n = values.iter().filter(|x| **x == v).count() as u64;
+                // The values are sorted: a candidate's rows are one run, found by two searches.
+                let n = (values.partition_point(|x| *x <= v) - values.partition_point(|x| *x < v))
+                    as u64;
                 if n > 0 && n >= k {
                     cp.sentinels.insert(label, n);
                 }

@@ -210,9 +210,10 @@ fn merge_range_hint(a: &ColumnProfile, b: &ColumnProfile) -> Option<(f64, f64)> 
     }
 }
 
-/// Moments from the parts' exact sums (Chan et al.'s parallel formula without them); extremes are the parts' extremes (for production,
-/// each part's k-th order statistic, so the merged extreme still has k rows beyond it); quantiles
-/// from the merged histogram, clamped between the extremes.
+/// Moments from the parts' exact sums (Chan et al.'s parallel formula without them); extremes
+/// are the parts' extremes (for production, each part's k-th order statistic, so the merged
+/// extreme still has k rows beyond it); quantiles from the merged histogram, clamped between
+/// the extremes.
 fn merge_numeric(
     a: Option<&NumericStats>,
     b: Option<&NumericStats>,

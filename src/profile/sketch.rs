@@ -288,22 +288,15 @@ pub const DISTINCT_RSE: f64 = 0.01625;
 const LG_K: u8 = 12;
 
 impl Distinct {
+    /// The sketch of some text values at once (profiling feeds a [`DistinctBuilder`] batch by
+    /// batch instead).
+    #[cfg(test)]
     pub fn of<'a>(
         values: impl Iterator<Item = &'a str>,
         key: Option<&crate::mask::MaskKey>,
     ) -> Distinct {
         let mut b = DistinctBuilder::new(key);
         values.for_each(|v| b.add_text(v));
-        b.finish()
-    }
-
-    /// The sketch of numbers (and instants) by their bits: no text is formatted for them.
-    pub fn of_numbers(
-        values: impl Iterator<Item = f64>,
-        key: Option<&crate::mask::MaskKey>,
-    ) -> Distinct {
-        let mut b = DistinctBuilder::new(key);
-        values.for_each(|v| b.add_number(v));
         b.finish()
     }
 
